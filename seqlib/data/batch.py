@@ -1,0 +1,98 @@
+"""The one batch type every model reads (book chapter 1, "Samples, padding and masks").
+
+Conventions (MODEL_SPEC "Common conventions"):
+
+* id 0 is padding in every vocabulary; real ids start at 1;
+* histories are **right-padded**: position ``j < hist_len`` holds a real behaviour, oldest first,
+  so ``hist_item[b, hist_len[b] - 1]`` is the most recent behaviour before the sample;
+* DSIN session tensors hold the ``K`` most recent sessions before the sample in chronological
+  order, right-padded (``sess_item[b, k]`` is real for ``k < n_sess[b]``; the most recent session
+  is ``k = n_sess[b] - 1``), and inside each session the ``T`` most recent behaviours, oldest first,
+  right-padded (``t < sess_len[b, k]``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+
+import torch
+
+
+@dataclass
+class Batch:
+    """A mini-batch of named tensors; ``B`` samples, histories of length ``L``.
+
+    Attributes:
+        user: user ids.  # [B]
+        item: target (candidate) item ids.  # [B]
+        cate: target category ids.  # [B]
+        time: sample timestamps in seconds.  # [B]
+        hist_item: behaviour item ids, right-padded with 0.  # [B, L]
+        hist_cate: behaviour category ids.  # [B, L]
+        hist_time: behaviour timestamps (0 on padding).  # [B, L]
+        hist_len: number of valid behaviours.  # [B]
+        neg_item: a sampled item for each history position, never equal to ``hist_item``
+            at that position (DIEN's auxiliary loss pairs ``h_t`` with ``neg_item[:, t + 1]``).  # [B, L]
+        neg_cate: categories of ``neg_item``.  # [B, L]
+        sess_item: items of the K most recent sessions, T behaviours each.  # [B, K, T]
+        sess_cate: categories in the session tensor.  # [B, K, T]
+        sess_len: behaviours per session (0 for an empty session slot).  # [B, K]
+        n_sess: number of non-empty sessions.  # [B]
+        label: click label as float 0/1.  # [B]
+    """
+
+    user: torch.Tensor
+    item: torch.Tensor
+    cate: torch.Tensor
+    time: torch.Tensor
+    hist_item: torch.Tensor
+    hist_cate: torch.Tensor
+    hist_time: torch.Tensor
+    hist_len: torch.Tensor
+    neg_item: torch.Tensor
+    neg_cate: torch.Tensor
+    sess_item: torch.Tensor
+    sess_cate: torch.Tensor
+    sess_len: torch.Tensor
+    n_sess: torch.Tensor
+    label: torch.Tensor
+
+    @property
+    def hist_mask(self) -> torch.Tensor:
+        """Float 0/1 mask of valid history positions.  # [B, L]"""
+        return length_mask(self.hist_len, self.hist_item.shape[1])
+
+    @property
+    def sess_mask(self) -> torch.Tensor:
+        """Float 0/1 mask of valid behaviours inside each session.  # [B, K, T]"""
+        return length_mask(self.sess_len, self.sess_item.shape[2])
+
+    @property
+    def sess_valid(self) -> torch.Tensor:
+        """Float 0/1 mask of non-empty session slots.  # [B, K]"""
+        return length_mask(self.n_sess, self.sess_item.shape[1])
+
+    def __len__(self) -> int:
+        return int(self.label.shape[0])
+
+    def to(self, device: torch.device | str) -> "Batch":
+        """Return a copy with every tensor on ``device``."""
+        return Batch(**{f.name: getattr(self, f.name).to(device) for f in fields(self)})
+
+    def select(self, index: torch.Tensor | slice) -> "Batch":
+        """Return the sub-batch at ``index`` (a slice, bool mask or index tensor)."""
+        return Batch(**{f.name: getattr(self, f.name)[index] for f in fields(self)})
+
+
+def length_mask(lengths: torch.Tensor, max_len: int) -> torch.Tensor:
+    """Turn lengths into a right-padded 0/1 float mask.
+
+    Args:
+        lengths: number of valid positions, any shape ``S``.  # [*S]
+        max_len: size of the padded axis.
+
+    Returns:
+        ``mask[..., j] = 1.0`` where ``j < lengths[...]``, else ``0.0``.  # [*S, max_len]
+    """
+    positions = torch.arange(max_len, device=lengths.device)  # [max_len]
+    return (positions < lengths.unsqueeze(-1)).float()  # [*S, max_len]
