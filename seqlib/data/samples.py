@@ -146,6 +146,18 @@ class SampleSet(Dataset):
         for start in range(0, n, batch_size):
             yield self[order[start : start + batch_size]]
 
+    def subset(self, index: torch.Tensor) -> "SampleSet":
+        """A new set holding the samples at ``index`` (same behaviours and vocabulary)."""
+        return SampleSet(
+            self._events,
+            {k: v[index] for k, v in self._samples.items()},
+            self.frame.iloc[index.numpy()],
+            self.vocab,
+            self.max_len,
+            self.n_sessions,
+            self.session_len,
+        )
+
     def full(self) -> Batch:
         """The whole set as one batch (for small sets and plots)."""
         return self[torch.arange(len(self))]

@@ -1,0 +1,159 @@
+"""Standard data sets and ``compare_models`` (book chapter 5; the seed chapter's
+``funrec.evaluation.compare_models``)."""
+
+from __future__ import annotations
+
+import functools
+import time
+from typing import Any, Iterable
+
+import numpy as np
+import pandas as pd
+import torch
+
+from seqlib.data.samples import SampleSet, build_samples
+from seqlib.data.synthetic import make_synthetic
+from seqlib.models.registry import available, create
+from seqlib.train import evaluate, fit
+
+# Sample settings per data set: the same split and history length for every model.
+DATASETS: dict[str, dict[str, Any]] = {
+    "synthetic": {"history": "positive"},
+    "ml-100k": {"history": "all"},
+    "ml-1m": {"history": "all", "max_samples_per_user": 20},
+    "taobao": {"history": "all", "max_samples_per_user": 60},
+}
+
+
+def _load_log(name: str) -> pd.DataFrame:
+    if name == "synthetic":
+        return make_synthetic(seed=0).log
+    if name in ("ml-100k", "ml-1m"):
+        from seqlib.data.movielens import load_movielens
+
+        return load_movielens(name)
+    from seqlib.data.taobao import load_taobao
+
+    return load_taobao()
+
+
+@functools.lru_cache(maxsize=8)
+def _cached_samples(name: str, seed: int, items: tuple[tuple[str, Any], ...]) -> tuple[SampleSet, SampleSet]:
+    return build_samples(_load_log(name), seed=seed, **dict(items))
+
+
+def load_samples(name: str, seed: int = 0, **overrides: Any) -> tuple[SampleSet, SampleSet]:
+    """Train/test samples of a standard data set, built once per process and cached.
+
+    Settings: ``max_len=50``, ``K=5`` sessions of ``T=10``, a 30-minute gap, the latest 20% of
+    each user's samples as test; synthetic histories are clicks only; MovieLens-1M keeps each
+    user's 20 most recent samples and the Taobao slice 60 (histories still reach back to the
+    first event), so that a model trains in seconds.
+
+    Args:
+        name: ``"synthetic"``, ``"ml-100k"``, ``"ml-1m"`` or ``"taobao"``.
+        seed: seed for the negative sampling (the synthetic log itself uses seed 0).
+        **overrides: any :func:`build_samples` argument.
+
+    Raises:
+        ValueError: unknown data set name (the message lists the known ones).
+    """
+    if name not in DATASETS:
+        raise ValueError(f"unknown data set {name!r}; known data sets: {', '.join(DATASETS)}")
+    settings = {**DATASETS[name], **overrides}
+    return _cached_samples(name, seed, tuple(sorted(settings.items())))
+
+
+def compare_models(
+    models: Iterable[str],
+    dataset: str = "synthetic",
+    seeds: Iterable[int] = (0,),
+    epochs: int = 2,
+    batch_size: int = 512,
+    lr: float = 3e-3,
+    dim: int = 8,
+    model_kwargs: dict[str, dict[str, Any]] | None = None,
+    data: tuple[SampleSet, SampleSet] | None = None,
+    progress: bool = False,
+) -> tuple[pd.DataFrame, str]:
+    """Train each model on the same split with the same budget and report test AUC/GAUC.
+
+    Args:
+        models: registered names, e.g. ``["base", "din", "dien", "dsin"]``.
+        dataset: a name of :data:`DATASETS` (ignored when ``data`` is given).
+        seeds: one training run per seed (seeded initialisation and sample order).
+        epochs: passes over the training set for every model.
+        batch_size: samples per step.
+        lr: Adam learning rate.
+        dim: embedding size per field for every model.
+        model_kwargs: extra constructor options per model name.
+        data: a ``(train, test)`` pair to use instead of a named data set.
+        progress: show training progress bars.
+
+    Returns:
+        ``(results, table)``: one row per model with the mean ``auc, gauc, valid_users`` and
+        ``auc_std, gauc_std`` (0 for one seed), ``seconds`` of training, ``runs``; and the
+        printed table (``mean ± std`` when several seeds). ``results.attrs["runs"]`` holds the
+        per-seed rows.
+
+    Raises:
+        ValueError: an unknown model name (the message lists the known ones), no models or
+            no seeds.
+    """
+    names = [m.lower() for m in models]
+    seeds = list(seeds)
+    if not names:
+        raise ValueError("compare_models needs at least one model name")
+    if not seeds:
+        raise ValueError("compare_models needs at least one seed")
+    unknown = [m for m in names if m not in available()]
+    if unknown:
+        raise ValueError(f"unknown model(s) {unknown}; known models: {', '.join(available())}")
+    train, test = data if data is not None else load_samples(dataset)
+    model_kwargs = model_kwargs or {}
+    runs = []
+    for name in names:
+        for seed in seeds:
+            torch.manual_seed(seed)
+            model = create(name, train.vocab, dim=dim, **model_kwargs.get(name, {}))
+            start = time.perf_counter()
+            fit(model, train, epochs=epochs, batch_size=batch_size, lr=lr, seed=seed, progress=progress)
+            seconds = time.perf_counter() - start
+            runs.append({"model": name, "seed": seed, **evaluate(model, test), "seconds": seconds})
+    per_seed = pd.DataFrame(runs)
+    grouped = per_seed.groupby("model", sort=False)
+    results = grouped.agg(
+        auc=("auc", "mean"), auc_std=("auc", "std"), gauc=("gauc", "mean"), gauc_std=("gauc", "std"),
+        valid_users=("valid_users", "mean"), seconds=("seconds", "mean"), runs=("seed", "size"),
+    ).reset_index()
+    results[["auc_std", "gauc_std"]] = results[["auc_std", "gauc_std"]].fillna(0.0)
+    results["valid_users"] = results["valid_users"].round().astype(int)
+    results.attrs["runs"] = per_seed
+    return results, format_table(results)
+
+
+def format_table(results: pd.DataFrame) -> str:
+    """The seed chapter's table: ``model, auc, gauc, valid_users`` (``mean ± std`` for several runs)."""
+    several = bool((results["runs"] > 1).any())
+
+    def cell(mean: float, std: float) -> str:
+        return f"{mean:.4f} ± {std:.4f}" if several else f"{mean:.4f}"
+
+    shown = pd.DataFrame(
+        {
+            "model": results["model"],
+            "auc": [cell(m, s) for m, s in zip(results["auc"], results["auc_std"])],
+            "gauc": [cell(m, s) for m, s in zip(results["gauc"], results["gauc_std"])],
+            "valid_users": results["valid_users"],
+        }
+    )
+    return shown.to_string(index=False)
+
+
+def shrink_test(test: SampleSet, n_rows: int, seed: int = 0) -> SampleSet:
+    """Keep only the first ``n_rows`` test samples in time order (how the seed's DSIN config
+    head-sliced its test data), to show how few valid users make AUC/GAUC unreliable."""
+    if n_rows < 1:
+        raise ValueError(f"n_rows must be >= 1, got {n_rows}")
+    order = np.argsort(test.frame["timestamp"].to_numpy(), kind="stable")[:n_rows]
+    return test.subset(torch.from_numpy(np.sort(order)))

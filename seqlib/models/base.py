@@ -1,0 +1,85 @@
+"""The Embedding & MLP base model: a user's history as a bag of items (book chapter 1)."""
+
+from __future__ import annotations
+
+from typing import Literal, Sequence
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+from seqlib.data.batch import Batch
+from seqlib.data.samples import Vocab
+from seqlib.models.registry import register
+from seqlib.nn.layers import MLP, ItemEmbedding, masked_sum
+
+
+class CTRModel(nn.Module):
+    """What every model shares: embeddings of user, item and category, and the output tower.
+
+    Subclasses build ``self.tower`` over their own features and implement ``forward``.
+
+    Args:
+        vocab: vocabulary sizes for the embedding tables.
+        dim: embedding size per field (item vectors are ``2 * dim`` wide).
+    """
+
+    def __init__(self, vocab: Vocab, dim: int = 8) -> None:
+        super().__init__()
+        self.dim = dim
+        self.embed = ItemEmbedding(vocab.n_items, vocab.n_cates, dim)
+        self.user = nn.Embedding(vocab.n_users, dim)
+        nn.init.normal_(self.user.weight, std=0.05)
+
+    def forward(self, batch: Batch) -> torch.Tensor:
+        """Click logits.  # [B]"""
+        raise NotImplementedError
+
+    def loss(self, batch: Batch) -> torch.Tensor:
+        """Binary cross-entropy of the click logits (models add their own terms)."""
+        return F.binary_cross_entropy_with_logits(self(batch), batch.label)
+
+    @torch.no_grad()
+    def predict(self, batch: Batch) -> torch.Tensor:
+        """Click probabilities in eval mode.  # [B]"""
+        return torch.sigmoid(self(batch))
+
+
+@register("base")
+class BaseModel(CTRModel):
+    """Embedding & MLP: ``MLP([e_user, e_target, sum_j e_j])`` (DIN paper section 4.2).
+
+    The history is pooled by a masked sum, so the user vector is the same whatever the candidate:
+    the fixed-length bottleneck DIN removes.
+
+    Args:
+        vocab: vocabulary sizes.
+        dim: embedding size per field.
+        hidden: tower sizes (DIN uses 200-80).
+        pooling: ``"sum"`` (the paper's base model) or ``"mean"``.
+    """
+
+    def __init__(
+        self,
+        vocab: Vocab,
+        dim: int = 8,
+        hidden: Sequence[int] = (200, 80),
+        pooling: Literal["sum", "mean"] = "sum",
+    ) -> None:
+        super().__init__(vocab, dim)
+        if pooling not in ("sum", "mean"):
+            raise ValueError(f"pooling must be 'sum' or 'mean', got {pooling!r}")
+        self.pooling = pooling
+        d = self.embed.out_dim
+        self.tower = MLP(dim + 2 * d, hidden, out_dim=1)
+
+    def forward(self, batch: Batch) -> torch.Tensor:
+        """Click logits.  # [B]"""
+        target = self.embed(batch.item, batch.cate)  # [B, D]
+        hist = self.embed(batch.hist_item, batch.hist_cate)  # [B, L, D]
+        mask = batch.hist_mask  # [B, L]
+        pooled = masked_sum(hist, mask)  # [B, D]
+        if self.pooling == "mean":
+            pooled = pooled / mask.sum(dim=1, keepdim=True).clamp(min=1.0)
+        x = torch.cat([self.user(batch.user), target, pooled], dim=-1)  # [B, dim + 2D]
+        return self.tower(x).squeeze(-1)  # [B]

@@ -1,0 +1,111 @@
+"""Shared building blocks: the item embedding, the MLP tower and masked pooling."""
+
+from __future__ import annotations
+
+from typing import Callable, Sequence
+
+import torch
+from torch import nn
+
+
+class ItemEmbedding(nn.Module):
+    """An item is the concatenation of its id embedding and its category embedding (DIN 6.1).
+
+    Behaviours and the target share these tables; id 0 is padding and embeds to zeros.
+
+    Args:
+        n_items: item vocabulary size (padding included).
+        n_cates: category vocabulary size (padding included).
+        dim: embedding size per field, so an item vector has ``2 * dim`` entries.
+    """
+
+    def __init__(self, n_items: int, n_cates: int, dim: int = 8) -> None:
+        super().__init__()
+        self.item = nn.Embedding(n_items, dim, padding_idx=0)
+        self.cate = nn.Embedding(n_cates, dim, padding_idx=0)
+        nn.init.normal_(self.item.weight, std=0.05)
+        nn.init.normal_(self.cate.weight, std=0.05)
+        with torch.no_grad():
+            self.item.weight[0].zero_()
+            self.cate.weight[0].zero_()
+        self.out_dim = 2 * dim
+
+    def forward(self, item: torch.Tensor, cate: torch.Tensor) -> torch.Tensor:
+        """Embed items.
+
+        Args:
+            item: item ids, any shape ``S``.  # [*S]
+            cate: category ids, same shape.  # [*S]
+
+        Returns:
+            ``[e_item, e_cate]``.  # [*S, 2 * dim]
+        """
+        return torch.cat([self.item(item), self.cate(cate)], dim=-1)
+
+
+class MLP(nn.Module):
+    """Fully connected layers with an activation after each hidden layer.
+
+    Args:
+        in_dim: input size.
+        hidden: sizes of the hidden layers, e.g. ``(200, 80)`` for the DIN tower.
+        out_dim: output size (``None`` to end at the last hidden layer).
+        activation: builds the activation module for a layer width (e.g. ``nn.PReLU``-like
+            factories or DIN's Dice). Defaults to a per-unit PReLU.
+        dropout: dropout probability after each activation.
+    """
+
+    def __init__(
+        self,
+        in_dim: int,
+        hidden: Sequence[int],
+        out_dim: int | None = 1,
+        activation: Callable[[int], nn.Module] | None = None,
+        dropout: float = 0.0,
+    ) -> None:
+        super().__init__()
+        make_act = activation or (lambda width: nn.PReLU(width, init=0.25))
+        layers: list[nn.Module] = []
+        width = in_dim
+        for size in hidden:
+            layers += [nn.Linear(width, size), make_act(size)]
+            if dropout > 0:
+                layers.append(nn.Dropout(dropout))
+            width = size
+        if out_dim is not None:
+            layers.append(nn.Linear(width, out_dim))
+            width = out_dim
+        self.net = nn.Sequential(*layers)
+        self.out_dim = width
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Apply the layers to the last axis.  # [*, in_dim] -> [*, out_dim]"""
+        return self.net(x)
+
+
+def masked_sum(values: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """Sum over positions where ``mask`` is 1 (sum pooling of the "bag of items").
+
+    Args:
+        values: per-position vectors.  # [B, L, D]
+        mask: 0/1 float mask of valid positions.  # [B, L]
+
+    Returns:
+        The pooled vector; all zeros for an empty history.  # [B, D]
+    """
+    return (values * mask.unsqueeze(-1)).sum(dim=1)  # [B, D]
+
+
+def masked_mean(values: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """Average over positions where ``mask`` is 1; all zeros (not NaN) when nothing is valid.
+
+    Args:
+        values: per-position vectors.  # [*, L, D]
+        mask: 0/1 float mask of valid positions.  # [*, L]
+
+    Returns:
+        The mean vector.  # [*, D]
+    """
+    total = (values * mask.unsqueeze(-1)).sum(dim=-2)  # [*, D]
+    count = mask.sum(dim=-1, keepdim=True).clamp(min=1.0)  # [*, 1]
+    return total / count

@@ -1,0 +1,61 @@
+"""compare_models, load_samples and the command line."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from seqlib.__main__ import main
+from seqlib.data import build_samples, make_synthetic
+from seqlib.evaluation import compare_models, load_samples, shrink_test
+
+
+@pytest.fixture(scope="module")
+def small() -> tuple:
+    return build_samples(make_synthetic(n_users=200, seed=0).log, history="positive")
+
+
+def test_compare_models_table_and_valid_users(small: tuple) -> None:
+    train, test = small
+    results, table = compare_models(["base"], data=small, seeds=(0, 1), epochs=1)
+    assert list(results.columns[:6]) == ["model", "auc", "auc_std", "gauc", "gauc_std", "valid_users"]
+    assert 0.0 < results.auc.iloc[0] < 1.0 and results.auc_std.iloc[0] > 0
+    both = test.frame.groupby("user_id")["label"].nunique()
+    assert results.valid_users.iloc[0] == int((both == 2).sum())
+    assert "±" in table and "valid_users" in table.splitlines()[0]
+    assert len(results.attrs["runs"]) == 2
+
+
+def test_compare_models_is_deterministic(small: tuple) -> None:
+    a, _ = compare_models(["base"], data=small, epochs=1)
+    b, _ = compare_models(["base"], data=small, epochs=1)
+    assert a.auc.iloc[0] == b.auc.iloc[0]
+
+
+def test_compare_models_rejects_unknown_names(small: tuple) -> None:
+    with pytest.raises(ValueError, match="known models: .*base"):
+        compare_models(["base", "transformer"], data=small)
+    with pytest.raises(ValueError, match="known data sets"):
+        load_samples("criteo")
+
+
+def test_shrink_test_keeps_earliest_rows(small: tuple) -> None:
+    _, test = small
+    head = shrink_test(test, 100)
+    assert len(head) == 100
+    assert head.frame.timestamp.max() <= np.sort(test.frame.timestamp.to_numpy())[99]
+
+
+def test_cli_prints_the_table(capsys: pytest.CaptureFixture) -> None:
+    assert main(["compare", "base", "--epochs", "1"]) == 0
+    out = capsys.readouterr().out
+    assert out.splitlines()[0].split() == ["model", "auc", "gauc", "valid_users"]
+
+
+def test_cli_rejects_unknown_names(capsys: pytest.CaptureFixture) -> None:
+    with pytest.raises(SystemExit):
+        main(["compare", "nope"])
+    assert "known models" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["compare", "base", "--dataset", "imdb"])
+    assert "known data sets" in capsys.readouterr().err
