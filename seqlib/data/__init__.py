@@ -1,18 +1,23 @@
 """Interaction logs and the samples built from them (book chapter 1)."""
 
 from seqlib.data.batch import Batch, length_mask
+from seqlib.data.movielens import DataIntegrityError, load_movielens
 from seqlib.data.samples import SampleSet, Vocab, build_samples
 from seqlib.data.sessions import split_sessions
 from seqlib.data.synthetic import SyntheticData, make_synthetic
+from seqlib.data.taobao import load_taobao
 from seqlib.data.validate import validate_log
 
 __all__ = [
     "Batch",
+    "DataIntegrityError",
     "SampleSet",
     "SyntheticData",
     "Vocab",
     "build_samples",
     "length_mask",
+    "load_movielens",
+    "load_taobao",
     "make_synthetic",
     "split_sessions",
     "validate_log",

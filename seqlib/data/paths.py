@@ -1,0 +1,55 @@
+"""Where real data sets live: a shared data folder, else a per-user cache folder.
+
+Two environment variables steer the loaders:
+
+* ``SEQLIB_DATA_DIR`` — a folder of ready copies, one sub-folder per data set
+  (``ml-100k/``, ``ml-1m/``, ``taobao/``). It may be read-only; nothing is ever written there.
+  A relative value is taken relative to the working directory, or, when nothing is there, to
+  the root of the source checkout ``seqlib`` is imported from (so ``../shared/data`` works from
+  the project root and from notebooks running in ``book/``).
+* ``SEQLIB_CACHE_DIR`` — where downloads go; default ``~/.cache/seqlib``.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+DATA_DIR_ENV = "SEQLIB_DATA_DIR"
+CACHE_DIR_ENV = "SEQLIB_CACHE_DIR"
+
+# The folder holding ``pyproject.toml`` when seqlib runs from a source checkout.
+_CHECKOUT_ROOT = Path(__file__).resolve().parents[2]
+
+
+def env_data_dir() -> Path | None:
+    """The folder named by ``SEQLIB_DATA_DIR``, or ``None`` when the variable is unset or empty.
+
+    Returns:
+        The absolute folder path (it may not exist). A relative value is resolved against the
+        working directory, or against the source checkout root when only that one exists.
+    """
+    value = os.environ.get(DATA_DIR_ENV, "").strip()
+    if not value:
+        return None
+    path = Path(value).expanduser()
+    if path.is_absolute():
+        return path
+    from_cwd = path.resolve()
+    from_checkout = (_CHECKOUT_ROOT / path).resolve()
+    in_checkout = (_CHECKOUT_ROOT / "pyproject.toml").is_file()
+    if not from_cwd.is_dir() and in_checkout and from_checkout.is_dir():
+        return from_checkout
+    return from_cwd
+
+
+def cache_dir() -> Path:
+    """The per-user folder that downloads are extracted into.
+
+    Returns:
+        ``$SEQLIB_CACHE_DIR`` when set, else ``~/.cache/seqlib`` (not created here).
+    """
+    value = os.environ.get(CACHE_DIR_ENV, "").strip()
+    if value:
+        return Path(value).expanduser().resolve()
+    return Path.home() / ".cache" / "seqlib"

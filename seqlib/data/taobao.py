@@ -1,0 +1,132 @@
+"""Taobao UserBehavior as an interaction log (book chapter 1, "Three data sets").
+
+Alibaba's UserBehavior.csv (Tianchi data set 649) has about 100 million rows, one per behaviour,
+no header: ``user_id, item_id, category_id, behavior_type, timestamp`` with behaviour types
+``pv`` (page view), ``cart``, ``fav`` and ``buy``, grouped by user. It needs a Tianchi login,
+so it is never downloaded: pass its path or put it at ``$SEQLIB_DATA_DIR/taobao/``. Any head
+slice of the file works, so there is no checksum; the format is checked instead.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from seqlib.data.paths import DATA_DIR_ENV, env_data_dir
+from seqlib.data.validate import validate_log
+
+BEHAVIORS = ("pv", "cart", "fav", "buy")
+COLUMNS = ("user_id", "item_id", "cate_id", "timestamp", "behavior")
+_FILE_COLUMNS = ["user_id", "item_id", "cate_id", "behavior", "timestamp"]
+_FORMAT = "no header; user_id, item_id, category_id, behavior_type, timestamp"
+_CHUNK_ROWS = 1_000_000
+
+
+def load_taobao(
+    path: str | os.PathLike[str] | None = None, max_users: int | None = None
+) -> pd.DataFrame:
+    """Load Taobao UserBehavior.csv (or a head slice of it) as a label-free behaviour log.
+
+    There is no ``label`` column: every row is a behaviour, and
+    :func:`seqlib.data.build_samples` draws sampled negatives for such logs. Timestamps are kept
+    as they are, including the few outliers outside the documented range (2017-11-25 to
+    2017-12-03, China time).
+
+    Args:
+        path: the CSV file; default ``$SEQLIB_DATA_DIR/taobao/UserBehavior.csv``.
+        max_users: keep only the first ``max_users`` distinct users in file order. The file is
+            read in chunks and reading stops at the first row of the next user, so a small
+            sample of the 100-million-row file is quick; this relies on rows being grouped by
+            user, as in the official file.
+
+    Returns:
+        One row per behaviour, columns ``user_id, item_id, cate_id, timestamp`` (int64,
+        seconds) and ``behavior`` (categorical with categories ``pv, cart, fav, buy``), sorted
+        by ``user_id`` then ``timestamp`` (stable: ties keep file order).
+
+    Raises:
+        FileNotFoundError: no file at ``path`` or at the default place.
+        ValueError: ``max_users`` is not positive, or the file is not in the expected format
+            (wrong column count, non-numeric ids or timestamps, unknown behaviour types).
+    """
+    is_count = isinstance(max_users, int) and not isinstance(max_users, bool)
+    if max_users is not None and (not is_count or max_users < 1):
+        raise ValueError(f"max_users must be a positive integer or None, got {max_users!r}")
+    file = _find_file(path)
+    try:
+        log = _read(file, max_users)
+        log["behavior"] = pd.Categorical(log["behavior"], categories=BEHAVIORS)
+        order = np.lexsort((log["timestamp"].to_numpy(), log["user_id"].to_numpy()))  # stable
+        log = log.iloc[order].reset_index(drop=True)[list(COLUMNS)]
+        validate_log(log, extra=("behavior",))
+    except ValueError as exc:  # pandas' ParserError and EmptyDataError are ValueErrors too
+        problem = str(exc).strip()
+        raise ValueError(f"{file} is not the expected format ({_FORMAT}): {problem}") from exc
+    return log
+
+
+def _read(file: Path, max_users: int | None) -> pd.DataFrame:
+    """The rows of ``file`` (of its first ``max_users`` users), read and checked in chunks."""
+    chunks = []
+    kept: set[int] = set()
+    reader = pd.read_csv(
+        file,
+        header=None,
+        dtype={0: np.int64, 1: np.int64, 2: np.int64, 3: str, 4: np.int64},
+        chunksize=_CHUNK_ROWS,
+    )
+    with reader:
+        for chunk in reader:
+            chunk = _check_chunk(chunk)
+            if max_users is None:
+                chunks.append(chunk)
+                continue
+            users = chunk["user_id"].to_numpy()
+            room = max_users - len(kept)
+            new = [u for u in pd.unique(users) if u not in kept]  # in file order
+            kept.update(new[:room])
+            chunks.append(chunk[np.isin(users, list(kept))])
+            if len(new) > room:  # reached user max_users + 1; rows are grouped by user
+                break
+    return pd.concat(chunks, ignore_index=True)
+
+
+def _find_file(path: str | os.PathLike[str] | None) -> Path:
+    """The CSV to read: ``path``, else the copy under ``$SEQLIB_DATA_DIR``."""
+    if path is not None:
+        file = Path(path).expanduser()
+        if not file.is_file():
+            raise FileNotFoundError(f"no Taobao UserBehavior file at {file}")
+        return file
+    env = env_data_dir()
+    if env is not None and (env / "taobao" / "UserBehavior.csv").is_file():
+        return env / "taobao" / "UserBehavior.csv"
+    where = f"{env if env is not None else '$' + DATA_DIR_ENV}/taobao/UserBehavior.csv"
+    raise FileNotFoundError(
+        f"Taobao UserBehavior.csv not found at {where}. It needs a Tianchi login "
+        "(https://tianchi.aliyun.com/dataset/649): download it, then pass its path to "
+        f"load_taobao(path=...) or put it at {DATA_DIR_ENV}/taobao/UserBehavior.csv."
+    )
+
+
+def _check_chunk(chunk: pd.DataFrame) -> pd.DataFrame:
+    """The chunk with named columns; ``ValueError`` for a wrong field count or unknown behaviour."""
+    if chunk.shape[1] != len(_FILE_COLUMNS):
+        raise ValueError(
+            f"expected {len(_FILE_COLUMNS)} comma-separated fields per line, found {chunk.shape[1]}"
+        )
+    chunk.columns = _FILE_COLUMNS
+    if chunk.isna().any().any():
+        row = int(np.flatnonzero(chunk.isna().any(axis=1).to_numpy())[0]) + int(chunk.index[0]) + 1
+        raise ValueError(f"line {row} has missing fields (expected 5 comma-separated values)")
+    unknown = ~chunk["behavior"].isin(BEHAVIORS)
+    if unknown.any():
+        bad = chunk["behavior"][unknown]
+        line = int(bad.index[0]) + 1
+        raise ValueError(
+            f"line {line} has unknown behaviour type {bad.iloc[0]!r}; expected one of {BEHAVIORS}"
+        )
+    return chunk

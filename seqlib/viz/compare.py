@@ -1,0 +1,94 @@
+"""Plots for the comparison chapter (book chapter 5)."""
+
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
+
+
+def plot_comparison(results: dict[str, pd.DataFrame], metric: str = "auc") -> Figure:
+    """Grouped bars of a metric per data set and model, with ± std error bars over seeds.
+
+    Args:
+        results: data set name -> ``compare_models`` results (columns model, ``metric``,
+            ``metric_std``).
+        metric: ``"auc"`` or ``"gauc"``.
+
+    Returns:
+        The figure; bar heights equal the mean values, error bars the std.
+    """
+    if metric not in ("auc", "gauc"):
+        raise ValueError(f"metric must be 'auc' or 'gauc', got {metric!r}")
+    if not results:
+        raise ValueError("no results to plot")
+    models = list(dict.fromkeys(m for frame in results.values() for m in frame["model"]))
+    width = 0.8 / len(models)
+    x = np.arange(len(results))
+    fig, ax = plt.subplots(figsize=(7.5, 3.6))
+    for i, model in enumerate(models):
+        means, stds = [], []
+        for frame in results.values():
+            row = frame[frame["model"] == model]
+            means.append(float(row[metric].iloc[0]) if len(row) else np.nan)
+            stds.append(float(row[f"{metric}_std"].iloc[0]) if len(row) else 0.0)
+        ax.bar(x + (i - (len(models) - 1) / 2) * width, means, width, yerr=stds, capsize=3, label=model)
+    values = np.concatenate([frame[metric].to_numpy() for frame in results.values()])
+    ax.set_ylim(max(0.0, np.nanmin(values) - 0.05), min(1.0, np.nanmax(values) + 0.04))
+    ax.axhline(0.5, color="grey", lw=0.8, ls=":")
+    ax.set_xticks(x, list(results))
+    ax.set_xlabel("data set")
+    ax.set_ylabel(f"test {metric.upper()} (mean ± std over seeds)")
+    ax.set_title(f"Test {metric.upper()} by model and data set")
+    ax.legend(ncols=len(models), fontsize=8, loc="upper right")
+    fig.tight_layout()
+    return fig
+
+
+def plot_train_time(results: dict[str, pd.DataFrame]) -> Figure:
+    """Horizontal bars of mean training seconds per model and data set.
+
+    Args:
+        results: data set name -> ``compare_models`` results (columns model, seconds).
+
+    Returns:
+        The figure.
+    """
+    frame = pd.concat([r.assign(dataset=name) for name, r in results.items()])
+    table = frame.pivot(index="model", columns="dataset", values="seconds")[list(results)]
+    fig, ax = plt.subplots(figsize=(7.5, 2.8))
+    table.plot.barh(ax=ax)
+    ax.set_xlabel("training seconds per run (2 CPU threads)")
+    ax.set_ylabel("model")
+    ax.set_title("Training time for the same budget")
+    fig.tight_layout()
+    return fig
+
+
+def plot_slice_effect(frame: pd.DataFrame) -> Figure:
+    """AUC and GAUC against the number of test rows kept (the seed's head-slice effect).
+
+    Args:
+        frame: columns ``rows, valid_users, auc, gauc`` (one row per slice size and run).
+
+    Returns:
+        The figure with one scatter per metric and the valid users on a second axis.
+    """
+    fig, ax = plt.subplots(figsize=(7.5, 3.4))
+    for metric, marker in (("auc", "o"), ("gauc", "s")):
+        ax.scatter(frame["rows"], frame[metric], marker=marker, alpha=0.7, label=metric.upper())
+    ax.axhline(0.5, color="grey", lw=0.8, ls=":")
+    ax.set_xscale("log")
+    ax.set_xlabel("test rows kept (earliest first, log scale)")
+    ax.set_ylabel("score on the slice")
+    ax.set_title("Small test slices: few valid users, unstable scores")
+    users = frame.groupby("rows")["valid_users"].mean()
+    twin = ax.twinx()
+    twin.plot(users.index, users.to_numpy(), color="black", lw=1, label="valid users")
+    twin.set_ylabel("valid GAUC users")
+    lines = ax.get_legend_handles_labels()
+    twin_lines = twin.get_legend_handles_labels()
+    ax.legend(lines[0] + twin_lines[0], lines[1] + twin_lines[1], fontsize=8, loc="lower right")
+    fig.tight_layout()
+    return fig
