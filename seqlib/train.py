@@ -16,10 +16,12 @@ from seqlib.data.samples import SampleSet
 from seqlib.metrics import auc, gauc
 
 
-def seed_everything(seed: int) -> None:
-    """Seed Python-visible randomness used here (torch and numpy)."""
-    torch.manual_seed(seed)
-    np.random.seed(seed)
+def _summary(row: dict[str, float], epochs: int, n_batches: int) -> str:
+    """One readable line per epoch, e.g. ``epoch 1/2: 137 batches in 0.7 s, train_loss 0.6856``."""
+    text = f"epoch {row['epoch']}/{epochs}: {n_batches} batches in {row['seconds']:.1f} s, train_loss {row['train_loss']:.4f}"
+    if "valid_auc" in row:
+        text += f", valid_auc {row['valid_auc']:.4f}, valid_gauc {row['valid_gauc']:.4f}"
+    return text
 
 
 @torch.no_grad()
@@ -86,8 +88,8 @@ def fit(
             regulariser is a model option instead).
         seed: seeds the sample order and any randomness inside the model.
         patience: early-stopping patience in epochs (needs ``valid``).
-        progress: show a text progress bar per epoch (plain tqdm on stdout, so the rendered book
-            keeps a readable final line).
+        progress: show a live text progress bar (plain tqdm on stdout, never a widget) and print
+            one summary line per epoch, which is what the rendered book keeps.
         device: where to train.
 
     Returns:
@@ -108,9 +110,11 @@ def fit(
     for epoch in range(1, epochs + 1):
         model.train()
         start, total, count = time.perf_counter(), 0.0, 0
+        # A live bar that clears itself, then one summary line: the rendered book (which keeps
+        # every bar refresh as a separate line) shows only the summary.
         bar = tqdm(
             total=n_batches, desc=f"epoch {epoch}/{epochs}", file=sys.stdout, disable=not progress,
-            mininterval=2.0, ncols=90, leave=True,
+            mininterval=5.0, delay=1.0, ncols=80, leave=False,
         )
         for batch in train.batches(batch_size, shuffle=True, generator=generator):
             batch = batch.to(device)
@@ -128,8 +132,9 @@ def fit(
         if valid is not None:
             scores = evaluate(model, valid, device=device)
             row.update(valid_auc=scores["auc"], valid_gauc=scores["gauc"], valid_users=scores["valid_users"])
-        bar.set_postfix({k: round(v, 4) for k, v in row.items() if k in ("train_loss", "valid_auc")})
         bar.close()
+        if progress:
+            print(_summary(row, epochs, n_batches), flush=True)
         rows.append(row)
         if patience is not None:
             if row["valid_auc"] > best_auc:
