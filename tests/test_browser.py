@@ -1,8 +1,8 @@
 """Browser tests of the built book: served on 127.0.0.1 and driven by headless Chromium.
 
 The browser is kept offline: every request to a host other than 127.0.0.1 is recorded and
-aborted, so a page that needs the network to show its figures or run its sliders fails here.
-The one allowed remote script is MathJax, which only typesets equations.
+aborted, so a page that needs the network to show its figures, typeset its equations (MathJax
+is served from the book's own _static/mathjax) or run its sliders fails here.
 """
 
 from __future__ import annotations
@@ -25,8 +25,6 @@ PAGES: dict[str, dict[str, int]] = {
 }
 COLAB = "https://colab.research.google.com/github/seqbook/seqbook/blob/main/book/{}.ipynb"
 LOCAL_HOSTS = {"127.0.0.1", "localhost"}
-# Remote scripts a page may ask for without depending on them: MathJax typesets math only.
-ALLOWED_REMOTE = ("https://cdn.jsdelivr.net/npm/mathjax@",)
 ARTICLE = "article.bd-article"
 # Jupyter Book 1 with sphinx-thebe 0.3 emits its inline thebe config twice on every page; the
 # second copy fails with this error and changes nothing (thebe is not enabled in this book).
@@ -146,7 +144,7 @@ def test_works_offline(visit: tuple[str, PageVisit]) -> None:
     needed = [
         (kind, url)
         for kind, url in seen.remote
-        if kind in ("script", "stylesheet", "font", "xhr", "fetch") and not url.startswith(ALLOWED_REMOTE)
+        if kind in ("script", "stylesheet", "font", "xhr", "fetch")
     ]
     assert not needed, f"{name}: remote resources requested: {needed}"
 
@@ -159,3 +157,15 @@ def test_colab_launch_link(visit: tuple[str, PageVisit]) -> None:
         return
     assert links.count() == 1, f"{name}: expected one Colab link in the launch dropdown"
     assert links.first.get_attribute("href") == COLAB.format(name)
+
+
+def test_equations_typeset_offline(visit: tuple[str, PageVisit]) -> None:
+    name, seen = visit
+    n_math = seen.page.locator(f"{ARTICLE} .math").count()
+    if n_math == 0:
+        return
+    seen.page.wait_for_function(
+        f"document.querySelectorAll('{ARTICLE} .math').length === "
+        f"document.querySelectorAll('{ARTICLE} .math mjx-container').length",
+        timeout=20_000,
+    )
