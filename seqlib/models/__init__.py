@@ -1,6 +1,8 @@
 """Models and their registry: ``seqlib.models.create(name, vocab)``."""
 
 from seqlib.models.base import BaseModel, CTRModel
+from seqlib.models.dien import DIEN
+from seqlib.models.dsin import DSIN
 from seqlib.models.registry import available, create, register
 
-__all__ = ["BaseModel", "CTRModel", "available", "create", "register"]
+__all__ = ["DIEN", "DSIN", "BaseModel", "CTRModel", "available", "create", "register"]

@@ -1,5 +1,14 @@
 """The named parts a student can swap (attention units, GRU cells, session encoders)."""
 
+from seqlib.nn.aux_loss import AuxiliaryMLP, auxiliary_loss
+from seqlib.nn.dien_attention import BilinearAttention
+from seqlib.nn.gru import AGRUCell, AIGRUCell, AUGRUCell, GRUCell, InterestExtractor, evolve
 from seqlib.nn.layers import MLP, ItemEmbedding, masked_mean, masked_sum
+from seqlib.nn.session import BiasEncoding, SessionActivation, SessionExtractor, SessionInteracting, bias_encoding
 
-__all__ = ["MLP", "ItemEmbedding", "masked_mean", "masked_sum"]
+__all__ = [
+    "AGRUCell", "AIGRUCell", "AUGRUCell", "AuxiliaryMLP", "BilinearAttention", "GRUCell", "InterestExtractor",
+    "auxiliary_loss", "evolve",
+    "MLP", "ItemEmbedding", "masked_mean", "masked_sum",
+    "BiasEncoding", "SessionActivation", "SessionExtractor", "SessionInteracting", "bias_encoding",
+]

@@ -1,0 +1,147 @@
+"""DIEN: Deep Interest Evolution Network (Zhou et al., AAAI 2019; book chapter 3).
+
+Behaviours are the surface; interests are a latent state that evolves. An extractor GRU turns
+behaviours ``e_t`` into interest states ``h_t`` (trained to predict the next behaviour by the
+auxiliary loss); a bilinear attention scores each ``h_t`` against the candidate; an attentional
+GRU (AUGRU by default) evolves the interests relevant to the candidate. The tower reads
+``[user, target, pooled history, h'_T]`` (MODEL_SPEC DIEN 5).
+"""
+
+from __future__ import annotations
+
+from typing import Literal, Sequence
+
+import torch
+from torch.nn import functional as F
+
+from seqlib.data.batch import Batch
+from seqlib.data.samples import Vocab
+from seqlib.models.base import CTRModel
+from seqlib.models.registry import register
+from seqlib.nn.aux_loss import AuxiliaryMLP, auxiliary_loss
+from seqlib.nn.dien_attention import BilinearAttention
+from seqlib.nn.gru import Gate, InterestExtractor, evolve, make_cell
+from seqlib.nn.layers import MLP, masked_sum
+
+
+@register("dien")
+class DIEN(CTRModel):
+    """Interest extractor + auxiliary loss + attention + interest evolving layer.
+
+    ``loss(batch) = L_target + alpha * L_aux`` (DIEN Eq. 9), ``alpha = aux_weight``.
+
+    Args:
+        vocab: vocabulary sizes.
+        dim: embedding size per field (behaviour vectors are ``2 * dim`` wide).
+        hidden_size: GRU state width; defaults to the behaviour width (needed by the
+            inner-product auxiliary scorer).
+        tower: tower sizes (200-80).
+        gru_type: evolving cell: ``"augru"`` (paper), ``"agru"``, ``"aigru"`` or ``"gru"``.
+        gate: AUGRU's gate form: ``"paper"`` or ``"tf-keep"`` (authors' / DeepCTR code).
+        aux_weight: alpha; 1 in the paper, 0 switches the auxiliary loss off.
+        aux_scorer: ``"inner"`` (paper text) or ``"mlp"`` (authors' code).
+    """
+
+    def __init__(
+        self,
+        vocab: Vocab,
+        dim: int = 8,
+        hidden_size: int | None = None,
+        tower: Sequence[int] = (200, 80),
+        gru_type: Literal["augru", "agru", "aigru", "gru"] = "augru",
+        gate: Gate = "paper",
+        aux_weight: float = 1.0,
+        aux_scorer: Literal["inner", "mlp"] = "inner",
+    ) -> None:
+        super().__init__(vocab, dim)
+        if aux_scorer not in ("inner", "mlp"):
+            raise ValueError(f"aux_scorer must be 'inner' or 'mlp', got {aux_scorer!r}")
+        if aux_weight < 0:
+            raise ValueError(f"aux_weight must be >= 0, got {aux_weight}")
+        d = self.embed.out_dim
+        h = hidden_size or d
+        if aux_scorer == "inner" and h != d:
+            raise ValueError(f"aux_scorer='inner' needs hidden_size == {d} (the behaviour width), got {h}")
+        self.gru_type, self.gate, self.aux_weight = gru_type, gate, aux_weight
+        self.extractor = InterestExtractor(d, h)
+        self.attention = BilinearAttention(h, d)
+        self.evolving = make_cell(gru_type, h, h, gate)
+        self.aux_scorer = AuxiliaryMLP(h, d) if aux_scorer == "mlp" else None
+        self.tower = MLP(dim + 2 * d + h, tower, out_dim=1)
+
+    def interests(self, batch: Batch, temperature: float = 1.0, trace: bool = False) -> dict[str, torch.Tensor]:
+        """Everything between the embeddings and the tower.
+
+        Args:
+            batch: a batch.
+            temperature: divides the attention scores (1 in training; the widget varies it).
+            trace: also return the evolving layer's per-step states and gates.
+
+        Returns:
+            ``target [B, D]``, ``behaviours [B, L, D]``, ``mask [B, L]``, ``states [B, L, H]``
+            (extractor), ``attention [B, L]``, ``final [B, H]`` (evolved ``h'_T``) and, with
+            ``trace``, ``evolved``, ``update``, ``scaled`` (``[B, L, H]`` each).
+        """
+        target = self.embed(batch.item, batch.cate)  # [B, D]
+        behaviours = self.embed(batch.hist_item, batch.hist_cate)  # [B, L, D]
+        mask = batch.hist_mask  # [B, L]
+        states, _ = self.extractor(behaviours, batch.hist_len)  # [B, L, H]
+        attention = self.attention(states, target, mask, temperature)  # [B, L]
+        final, steps = evolve(self.evolving, states, attention, mask, trace=trace)  # [B, H]
+        out = {"target": target, "behaviours": behaviours, "mask": mask, "states": states,
+               "attention": attention, "final": final}
+        if trace:
+            out.update(evolved=steps["states"], update=steps["update"], scaled=steps["scaled"])
+        return out
+
+    def _logits(self, batch: Batch, parts: dict[str, torch.Tensor]) -> torch.Tensor:
+        pooled = masked_sum(parts["behaviours"], parts["mask"])  # [B, D]
+        x = torch.cat([self.user(batch.user), parts["target"], pooled, parts["final"]], dim=-1)  # [B, dim+2D+H]
+        return self.tower(x).squeeze(-1)  # [B]
+
+    def forward(self, batch: Batch) -> torch.Tensor:
+        """Click logits.  # [B]"""
+        return self._logits(batch, self.interests(batch))
+
+    def aux_loss(self, batch: Batch, parts: dict[str, torch.Tensor] | None = None) -> torch.Tensor:
+        """The auxiliary loss: ``h_t`` against the next behaviour and its sampled negative.
+
+        Args:
+            batch: a batch.
+            parts: the output of :meth:`interests` for this batch, if already computed.
+
+        Returns:
+            The scalar loss.
+        """
+        if parts is None:
+            behaviours = self.embed(batch.hist_item, batch.hist_cate)  # [B, L, D]
+            parts = {"behaviours": behaviours, "mask": batch.hist_mask,
+                     "states": self.extractor(behaviours, batch.hist_len)[0]}  # states: [B, L, H]
+        negatives = self.embed(batch.neg_item, batch.neg_cate)  # [B, L, D]
+        return auxiliary_loss(parts["states"], parts["behaviours"], negatives, parts["mask"], self.aux_scorer)
+
+    def loss(self, batch: Batch) -> torch.Tensor:
+        """``L = L_target + alpha * L_aux`` (DIEN Eq. 9)."""
+        parts = self.interests(batch)
+        target_loss = F.binary_cross_entropy_with_logits(self._logits(batch, parts), batch.label)
+        if self.aux_weight == 0:
+            return target_loss
+        return target_loss + self.aux_weight * self.aux_loss(batch, parts)
+
+    @torch.no_grad()
+    def gate_trace(self, batch: Batch, temperature: float = 1.0) -> dict[str, torch.Tensor]:
+        """Per-step attention and gates of the evolving layer, in eval mode (for the widget).
+
+        Args:
+            batch: a batch.
+            temperature: divides the attention scores before the softmax.
+
+        Returns:
+            ``attention [B, L]``, ``update [B, L, H]`` (raw ``u_t``), ``scaled [B, L, H]`` (the
+            gate applied, e.g. ``a_t * u_t``), ``evolved [B, L, H]`` (states ``h'_t``), ``mask``.
+        """
+        was_training = self.training
+        self.eval()
+        parts = self.interests(batch, temperature=temperature, trace=True)
+        self.train(was_training)
+        return {k: parts[k] for k in ("attention", "update", "scaled", "evolved", "mask")}

@@ -1,0 +1,88 @@
+"""DIEN's auxiliary loss: each interest state must predict the next behaviour (book chapter 3)."""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+from seqlib.nn.layers import MLP
+
+
+class AuxiliaryMLP(nn.Module):
+    """The authors' code's scorer: a small MLP on ``[h_t, e]`` with sigmoid activations.
+
+    Args:
+        state_dim: width of ``h_t``.
+        item_dim: width of the behaviour vectors.
+        hidden: hidden sizes (the authors' code uses 100-50).
+    """
+
+    def __init__(self, state_dim: int, item_dim: int, hidden: Sequence[int] = (100, 50)) -> None:
+        super().__init__()
+        self.mlp = MLP(state_dim + item_dim, hidden, out_dim=1, activation=lambda width: nn.Sigmoid())
+
+    def forward(self, states: torch.Tensor, items: torch.Tensor) -> torch.Tensor:
+        """Logits of "``items`` is the next behaviour after ``states``".
+
+        Args:
+            states: interest states.  # [B, L, H]
+            items: behaviour vectors.  # [B, L, D]
+
+        Returns:
+            One logit per pair.  # [B, L]
+        """
+        return self.mlp(torch.cat([states, items], dim=-1)).squeeze(-1)  # [B, L]
+
+
+def inner_product(states: torch.Tensor, items: torch.Tensor) -> torch.Tensor:
+    """The paper's scorer ``<h_t, e>`` (needs state width = behaviour width).
+
+    Args:
+        states: interest states.  # [B, L, H]
+        items: behaviour vectors.  # [B, L, H]
+
+    Returns:
+        One logit per pair.  # [B, L]
+    """
+    if states.shape[-1] != items.shape[-1]:
+        raise ValueError(
+            f"the inner-product scorer needs state width == behaviour width, got {states.shape[-1]} "
+            f"and {items.shape[-1]}; use AuxiliaryMLP as the scorer"
+        )
+    return (states * items).sum(dim=-1)  # [B, L]
+
+
+def auxiliary_loss(
+    states: torch.Tensor,
+    positives: torch.Tensor,
+    negatives: torch.Tensor,
+    mask: torch.Tensor,
+    scorer: nn.Module | None = None,
+) -> torch.Tensor:
+    """DIEN's auxiliary loss (DIEN 4.2, Eq. 8), averaged over valid ``(t, t+1)`` pairs.
+
+    ``L_aux = -(1/N) sum_{valid (i, t)} [log sigma(<h_t, e_{t+1}>) + log(1 - sigma(<h_t, ê_{t+1}>))]``
+    where ``e_{t+1}`` is the next behaviour, ``ê_{t+1}`` a sampled negative for that position
+    (``Batch.neg_item``) and ``N`` the number of pairs whose steps ``t`` and ``t + 1`` are both valid.
+    Histories of length 0 or 1 have no pairs; with no pairs at all the loss is 0.
+
+    Args:
+        states: extractor states ``h_1..h_L``.  # [B, L, H]
+        positives: behaviour vectors ``e_1..e_L``.  # [B, L, D]
+        negatives: negative vectors ``ê_1..ê_L`` (``ê_t != e_t``).  # [B, L, D]
+        mask: 0/1 float mask of valid steps.  # [B, L]
+        scorer: maps ``(states, items)`` to logits; ``None`` is the paper's inner product,
+            :class:`AuxiliaryMLP` the authors' code.
+
+    Returns:
+        The scalar loss.
+    """
+    score = scorer if scorer is not None else inner_product
+    h = states[:, :-1]  # [B, L-1, H]
+    pairs = mask[:, :-1] * mask[:, 1:]  # [B, L-1]
+    pos = F.logsigmoid(score(h, positives[:, 1:]))  # [B, L-1]
+    neg = F.logsigmoid(-score(h, negatives[:, 1:]))  # [B, L-1]
+    return -((pos + neg) * pairs).sum() / pairs.sum().clamp(min=1.0)

@@ -1,0 +1,58 @@
+"""DIEN's attention: a bilinear score between interest states and the target, softmax over valid
+steps (book chapter 3)."""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import nn
+
+# Added to padded scores before the softmax: exp() of it is exactly 0 next to any real score,
+# and an all-padding row stays finite (its weights are then zeroed by the mask).
+_PAD_SCORE = -1e9
+
+
+class BilinearAttention(nn.Module):
+    """``a_t = exp(h_t W e_a) / sum_j exp(h_j W e_a)`` over valid steps (DIEN 4.3, Eq. 13).
+
+    Args:
+        state_dim: width of the interest states ``h_t``.
+        target_dim: width of the target item vector ``e_a``.
+    """
+
+    def __init__(self, state_dim: int, target_dim: int) -> None:
+        super().__init__()
+        self.weight = nn.Parameter(torch.empty(state_dim, target_dim))
+        nn.init.uniform_(self.weight, -1.0 / math.sqrt(state_dim), 1.0 / math.sqrt(state_dim))
+
+    def scores(self, states: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        """Bilinear scores ``h_t W e_a``.
+
+        Args:
+            states: interest states.  # [B, L, H]
+            target: target item vectors.  # [B, D]
+
+        Returns:
+            Scores.  # [B, L]
+        """
+        query = target @ self.weight.t()  # [B, H]
+        return torch.bmm(states, query.unsqueeze(-1)).squeeze(-1)  # [B, L]
+
+    def forward(
+        self, states: torch.Tensor, target: torch.Tensor, mask: torch.Tensor, temperature: float = 1.0
+    ) -> torch.Tensor:
+        """Attention weights; zero on padding, all zero for an empty history.
+
+        Args:
+            states: interest states.  # [B, L, H]
+            target: target item vectors.  # [B, D]
+            mask: 0/1 float mask of valid steps.  # [B, L]
+            temperature: divides the scores (1 in the model; the widget varies it).
+
+        Returns:
+            Weights summing to 1 over the valid steps of each non-empty row.  # [B, L]
+        """
+        s = self.scores(states, target) / temperature  # [B, L]
+        weights = torch.softmax(s.masked_fill(mask == 0, _PAD_SCORE), dim=-1)  # [B, L]
+        return weights * mask  # [B, L]

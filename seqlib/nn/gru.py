@@ -1,0 +1,293 @@
+"""DIEN's recurrent parts: the interest extractor and the attentional GRU cells (book chapter 3).
+
+The extractor is a plain GRU over the behaviour sequence. The interest evolving layer runs one of
+four cells over the extractor states ``h_t`` with the attention ``a_t`` (MODEL_SPEC DIEN 4):
+
+* ``GRUCell``  -- no attention (the baseline the widget compares against);
+* ``AIGRUCell`` -- the input is scaled, ``i'_t = a_t * h_t``, then a standard GRU;
+* ``AGRUCell``  -- attention replaces the update gate, ``h'_t = (1 - a_t) * h'_{t-1} + a_t * h~'_t``;
+* ``AUGRUCell`` -- attention scales the update gate, ``u~'_t = a_t * u'_t`` (paper, default), or
+  the TensorFlow keep-gate form of the authors' and DeepCTR's code (``gate="tf-keep"``).
+
+Every cell splits its work in two: ``project`` computes the input projections of all time steps
+in one matmul, ``step`` does the sequential part (one ``h @ W_hh`` plus element-wise ops).
+:func:`evolve` runs the time loop; padded steps never change the state.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Literal
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+from seqlib.data.batch import length_mask
+
+Gate = Literal["paper", "tf-keep"]
+
+
+def scale_update_gate(u: torch.Tensor, a: torch.Tensor, gate: Gate = "paper") -> torch.Tensor:
+    """AUGRU's attention-scaled update gate (the weight of the candidate state).
+
+    Paper (``gate="paper"``): ``u~ = a * u``, so ``a = 0`` keeps the state and ``a = 1`` is the GRU
+    update. TensorFlow keep-gate (``gate="tf-keep"``, the authors' and DeepCTR's code, which scale
+    TF's keep gate ``1 - u`` by ``1 - a``): ``u~ = 1 - (1 - a) * (1 - u)``, so ``a = 0`` gives a
+    plain GRU and ``a = 1`` replaces the state by the candidate.
+
+    Args:
+        u: raw update gate in (0, 1).  # [B, H]
+        a: attention score per sample.  # [B, 1]
+        gate: ``"paper"`` or ``"tf-keep"``.
+
+    Returns:
+        The scaled gate ``u~``; the state update is ``h' = (1 - u~) * h + u~ * h~``.  # [B, H]
+    """
+    return a * u if gate == "paper" else 1.0 - (1.0 - a) * (1.0 - u)  # [B, H]
+
+
+class GRUCell(nn.Module):
+    """A GRU cell split into ``project`` (all steps at once) and ``step`` (the recurrence).
+
+    ``r = sigma(W_r x + U_r h + b_r)``, ``u = sigma(W_u x + U_u h + b_u)``,
+    ``h~ = tanh(W_h x + r * (U_h h + b_hh) + b_ih)``, ``h' = (1 - u) * h + u * h~``
+    (``torch.nn.GRUCell``'s equations with ``u = 1 - z``). Ignores the attention.
+
+    Args:
+        input_size: width of the inputs ``x_t``.
+        hidden_size: width of the state.
+    """
+
+    n_gates = 3  # reset, update, candidate
+
+    def __init__(self, input_size: int, hidden_size: int) -> None:
+        super().__init__()
+        g = self.n_gates * hidden_size
+        self.hidden_size = hidden_size
+        self.weight_ih = nn.Parameter(torch.empty(g, input_size))
+        self.weight_hh = nn.Parameter(torch.empty(g, hidden_size))
+        self.bias_ih = nn.Parameter(torch.empty(g))
+        self.bias_hh = nn.Parameter(torch.empty(g))
+        bound = 1.0 / math.sqrt(hidden_size)
+        for p in self.parameters():
+            nn.init.uniform_(p, -bound, bound)
+
+    def project(self, x: torch.Tensor, a: torch.Tensor) -> torch.Tensor:
+        """Input projections ``W x + b_ih`` of every step in one matmul.
+
+        Args:
+            x: inputs.  # [*, I]
+            a: attention (unused here; AIGRU scales the input with it).  # [*, 1]
+
+        Returns:
+            Gate pre-activations from the input.  # [*, G * H]
+        """
+        return F.linear(x, self.weight_ih, self.bias_ih)  # [*, G * H]
+
+    def gates(self, gi: torch.Tensor, h: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Raw update gate and candidate state.
+
+        Args:
+            gi: input projections of this step.  # [B, 3H]
+            h: previous state.  # [B, H]
+
+        Returns:
+            ``(u, h~)``.  # [B, H] each
+        """
+        gh = torch.addmm(self.bias_hh, h, self.weight_hh.t())  # [B, 3H]
+        n = self.hidden_size
+        ru = torch.sigmoid(gi[:, : 2 * n] + gh[:, : 2 * n])  # [B, 2H]
+        candidate = torch.tanh(gi[:, 2 * n :] + ru[:, :n] * gh[:, 2 * n :])  # [B, H]
+        return ru[:, n:], candidate
+
+    def step(self, gi: torch.Tensor, h: torch.Tensor, a: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        """One recurrent step.
+
+        Args:
+            gi: input projections of this step.  # [B, G * H]
+            h: previous state.  # [B, H]
+            a: attention of this step.  # [B, 1]
+
+        Returns:
+            ``(h', u, u~)``: new state, raw update gate, gate actually applied.  # [B, H] each
+        """
+        u, candidate = self.gates(gi, h)
+        return torch.lerp(h, candidate, u), u, u
+
+    def forward(self, x: torch.Tensor, h: torch.Tensor, a: torch.Tensor) -> torch.Tensor:
+        """One step from raw inputs: ``h' = cell(x, h, a)``.
+
+        Args:
+            x: input.  # [B, I]
+            h: previous state.  # [B, H]
+            a: attention per sample.  # [B] or [B, 1]
+
+        Returns:
+            The new state.  # [B, H]
+        """
+        a = a.reshape(-1, 1)  # [B, 1]
+        return self.step(self.project(x, a), h, a)[0]
+
+
+class AIGRUCell(GRUCell):
+    """AIGRU: a standard GRU on the attention-scaled input ``i'_t = a_t * h_t`` (DIEN 4.3)."""
+
+    def project(self, x: torch.Tensor, a: torch.Tensor) -> torch.Tensor:
+        """Input projections of the scaled input ``a * x``.  # [*, I] -> [*, 3H]"""
+        return F.linear(a * x, self.weight_ih, self.bias_ih)  # [*, 3H]
+
+
+class AUGRUCell(GRUCell):
+    """AUGRU: the attention scales the update gate, ``u~'_t = a_t * u'_t`` (DIEN 4.3, Eq. 15-16).
+
+    ``h'_t = (1 - u~'_t) * h'_{t-1} + u~'_t * h~'_t``: with ``a_t -> 0`` the state is carried
+    unchanged, so behaviours of a drifting interest are skipped. See :func:`scale_update_gate`
+    for ``gate="tf-keep"``, the authors' code form.
+
+    Args:
+        input_size: width of the inputs.
+        hidden_size: width of the state.
+        gate: ``"paper"`` (default) or ``"tf-keep"``.
+    """
+
+    def __init__(self, input_size: int, hidden_size: int, gate: Gate = "paper") -> None:
+        super().__init__(input_size, hidden_size)
+        if gate not in ("paper", "tf-keep"):
+            raise ValueError(f"gate must be 'paper' or 'tf-keep', got {gate!r}")
+        self.gate = gate
+
+    def step(self, gi: torch.Tensor, h: torch.Tensor, a: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        """One AUGRU step; returns ``(h', u, u~)``.  # [B, H] each"""
+        u, candidate = self.gates(gi, h)
+        scaled = scale_update_gate(u, a, self.gate)  # [B, H]
+        return torch.lerp(h, candidate, scaled), u, scaled
+
+
+class AGRUCell(GRUCell):
+    """AGRU: the attention replaces the update gate, ``h'_t = (1 - a_t) * h'_{t-1} + a_t * h~'_t``.
+
+    The cell has no update gate of its own (reset and candidate only); ``step`` reports ``u = 1``
+    and ``u~ = a`` so its trace lines up with the other cells'.
+    """
+
+    n_gates = 2  # reset, candidate
+
+    def gates(self, gi: torch.Tensor, h: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """``(u = 1, h~)``; the candidate uses the reset gate only.  # [B, H] each"""
+        gh = torch.addmm(self.bias_hh, h, self.weight_hh.t())  # [B, 2H]
+        n = self.hidden_size
+        r = torch.sigmoid(gi[:, :n] + gh[:, :n])  # [B, H]
+        candidate = torch.tanh(gi[:, n:] + r * gh[:, n:])  # [B, H]
+        return torch.ones_like(candidate), candidate
+
+    def step(self, gi: torch.Tensor, h: torch.Tensor, a: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        """One AGRU step; returns ``(h', 1, a)``.  # [B, H] each"""
+        u, candidate = self.gates(gi, h)
+        scaled = a.expand_as(h)  # [B, H]
+        return torch.lerp(h, candidate, a), u, scaled
+
+
+CELLS: dict[str, type[GRUCell]] = {"gru": GRUCell, "aigru": AIGRUCell, "agru": AGRUCell, "augru": AUGRUCell}
+
+
+def make_cell(gru_type: str, input_size: int, hidden_size: int, gate: Gate = "paper") -> GRUCell:
+    """Build an evolving-layer cell by name.
+
+    Args:
+        gru_type: ``"gru"``, ``"aigru"``, ``"agru"`` or ``"augru"``.
+        input_size: width of the inputs.
+        hidden_size: width of the state.
+        gate: AUGRU's gate form (``"paper"`` or ``"tf-keep"``); only ``"augru"`` accepts ``"tf-keep"``.
+
+    Returns:
+        The cell.
+    """
+    if gru_type not in CELLS:
+        raise ValueError(f"gru_type must be one of {sorted(CELLS)}, got {gru_type!r}")
+    if gru_type == "augru":
+        return AUGRUCell(input_size, hidden_size, gate)
+    if gate != "paper":
+        raise ValueError(f"gate={gate!r} only applies to gru_type='augru'")
+    return CELLS[gru_type](input_size, hidden_size)
+
+
+def evolve(
+    cell: GRUCell, x: torch.Tensor, attention: torch.Tensor, mask: torch.Tensor, trace: bool = False
+) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+    """Run ``cell`` over a right-padded sequence; padded steps leave the state unchanged.
+
+    The input projections of all steps come from one matmul; the loop over time does one small
+    matmul per step. ``h'_t = m_t * cell(x_t, h'_{t-1}, a_t) + (1 - m_t) * h'_{t-1}``, so the
+    returned state is the state at the last valid step (zeros for an empty sequence).
+
+    Args:
+        cell: a :class:`GRUCell` (or subclass).
+        x: inputs, e.g. the extractor states.  # [B, L, I]
+        attention: attention per step (zero on padding).  # [B, L]
+        mask: 0/1 float mask of valid steps.  # [B, L]
+        trace: also return the per-step states and gates (for plots; slower).
+
+    Returns:
+        ``(final state, trace)``; the trace maps ``"states"``, ``"update"`` (raw ``u_t``) and
+        ``"scaled"`` (the gate applied) to ``[B, L, H]`` tensors, or is empty.  # [B, H]
+    """
+    a = attention.unsqueeze(-1)  # [B, L, 1]
+    gi = cell.project(x, a)  # [B, L, G * H]
+    h = x.new_zeros(x.shape[0], cell.hidden_size)  # [B, H]
+    steps: list[tuple[torch.Tensor, ...]] = []
+    for gi_t, a_t, m_t in zip(gi.unbind(1), a.unbind(1), mask.unsqueeze(-1).unbind(1)):
+        h_new, u, scaled = cell.step(gi_t, h, a_t)  # [B, H] each
+        h = torch.lerp(h, h_new, m_t)  # [B, H]
+        if trace:
+            steps.append((h, u, scaled))
+    if not trace:
+        return h, {}
+    states, update, scaled = (torch.stack(s, dim=1) for s in zip(*steps))  # [B, L, H] each
+    return h, {"states": states, "update": update, "scaled": scaled}
+
+
+class InterestExtractor(nn.Module):
+    """DIEN's interest extractor: a GRU over the behaviours, ``h_t = GRU(e_t, h_{t-1})`` (DIEN 4.2).
+
+    Runs ``torch.nn.GRU`` on the right-padded sequence: padding comes after the valid steps, so
+    the states at valid steps are exact; states at padded steps are set to zero.
+
+    Args:
+        input_size: behaviour vector width.
+        hidden_size: state width.
+    """
+
+    def __init__(self, input_size: int, hidden_size: int) -> None:
+        super().__init__()
+        self.gru = nn.GRU(input_size, hidden_size, batch_first=True)
+
+    def forward(self, behaviours: torch.Tensor, lengths: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Interest states ``h_1..h_L`` and the state at the last valid step.
+
+        Args:
+            behaviours: behaviour embeddings, right-padded.  # [B, L, D]
+            lengths: valid steps per sequence.  # [B]
+
+        Returns:
+            ``(states, final)``: states are zero on padding; ``final`` is zero for an empty
+            history.  # [B, L, H], [B, H]
+        """
+        states, _ = self.gru(behaviours)  # [B, L, H]
+        states = states * length_mask(lengths, states.shape[1]).unsqueeze(-1)  # [B, L, H]
+        return states, last_valid(states, lengths)
+
+
+def last_valid(states: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+    """The state at the last valid step of each right-padded sequence (zeros when empty).
+
+    Args:
+        states: per-step states.  # [B, L, H]
+        lengths: valid steps per sequence.  # [B]
+
+    Returns:
+        ``states[b, lengths[b] - 1]``.  # [B, H]
+    """
+    index = (lengths - 1).clamp(min=0).view(-1, 1, 1).expand(-1, 1, states.shape[-1])  # [B, 1, H]
+    final = states.gather(1, index).squeeze(1)  # [B, H]
+    return final * (lengths > 0).unsqueeze(-1).to(states.dtype)  # [B, H]

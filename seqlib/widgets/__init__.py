@@ -1,0 +1,1 @@
+"""Live ipywidgets versions of the book's interactive figures (Jupyter and Colab)."""

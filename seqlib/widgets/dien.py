@@ -1,0 +1,45 @@
+"""Live AUGRU gate-scaling explorer (book chapter 3); the static book shows the same figure
+through :func:`seqlib.viz.viewer.frame_viewer`."""
+
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+import torch
+
+from seqlib.data.batch import Batch
+from seqlib.models.dien import DIEN
+from seqlib.viz.dien import plot_gate_scaling, with_candidate
+
+
+def gate_scaling_widget(
+    model: DIEN, sample: Batch, candidates: dict[str, tuple[int, int, torch.Tensor | None]]
+) -> "ipywidgets.VBox":  # noqa: F821 - imported lazily
+    """A candidate menu and an attention-temperature slider that redraw :func:`plot_gate_scaling`.
+
+    Args:
+        model: a DIEN model.
+        sample: one sample (batch of size 1).
+        candidates: label -> ``(item, cate, relevant steps or None)``.
+
+    Returns:
+        The widget (display it, or leave it last in a cell).
+    """
+    import ipywidgets as widgets
+    from IPython.display import display
+
+    choice = widgets.Dropdown(options=list(candidates), description="candidate")
+    temperature = widgets.FloatLogSlider(value=1.0, base=10, min=-1.5, max=1.5, step=0.1, description="temperature")
+    out = widgets.Output()
+
+    def redraw(_: object = None) -> None:
+        item, cate, relevant = candidates[choice.value]
+        with out:
+            out.clear_output(wait=True)
+            fig = plot_gate_scaling(model, with_candidate(sample, item, cate), temperature.value, relevant)
+            display(fig)
+            plt.close(fig)
+
+    choice.observe(redraw, names="value")
+    temperature.observe(redraw, names="value")
+    redraw()
+    return widgets.VBox([widgets.HBox([choice, temperature]), out])
