@@ -3,9 +3,8 @@
 Every chapter's first cell (tagged ``remove-cell``, so the book hides it) is::
 
     import sys
-    if "google.colab" in sys.modules:  # install seqlib only on Colab; keep Colab's torch/numpy
+    if "google.colab" in sys.modules:  # install seqlib only on Colab; keep Colab's own torch and numpy
         %pip install -q --no-deps "git+https://github.com/seqbook/seqbook@main"
-        %pip install -q tqdm ipywidgets scikit-learn seaborn
     from seqlib.nbsetup import setup
     setup()
 """

@@ -312,7 +312,6 @@ def test_deterministic_under_seed(data):
 
 
 def test_gate_widget_builds(data):
-    pytest.importorskip("ipywidgets")
     from seqlib.viz.dien import gate_scaling_frames
     from seqlib.widgets.dien import gate_scaling_widget
 
