@@ -4,6 +4,7 @@ from seqlib.data.batch import Batch, length_mask
 from seqlib.data.movielens import DataIntegrityError, load_movielens
 from seqlib.data.samples import SampleSet, Vocab, build_samples
 from seqlib.data.sessions import split_sessions
+from seqlib.data.sessions import boundary_curve, boundary_precision_recall, session_breaks
 from seqlib.data.synthetic import SyntheticData, make_synthetic
 from seqlib.data.taobao import load_taobao
 from seqlib.data.validate import validate_log
@@ -21,4 +22,5 @@ __all__ = [
     "make_synthetic",
     "split_sessions",
     "validate_log",
+    "boundary_curve", "boundary_precision_recall", "session_breaks",
 ]

@@ -16,6 +16,7 @@ import torch
 from torch.utils.data import Dataset
 
 from seqlib.data.batch import Batch
+from seqlib.data.sessions import session_breaks
 from seqlib.data.validate import validate_log
 
 _TIME_BITS = 34  # timestamps below 2**34 s (year 2514) fit next to the user code in one int64
@@ -406,13 +407,14 @@ def _session_slots(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Start index and length of the K most recent sessions before each sample (chronological).
 
+    Sessions come from :func:`~seqlib.data.sessions.session_breaks` (the rule of
+    :func:`split_sessions`) applied to all users' behaviours at once.
+
     Returns:
         ``(start, length)``; empty slots come last with length 0.  # [N, K] each
     """
     n_events = len(b_time)
-    new_session = np.ones(n_events, dtype=bool)
-    if n_events > 1:
-        new_session[1:] = (b_user[1:] != b_user[:-1]) | (np.diff(b_time) > gap)
+    new_session = session_breaks(b_time, gap, users=b_user)  # [E] the rule of split_sessions
     first_of_session = np.maximum.accumulate(np.where(new_session, np.arange(n_events), 0))
     n = len(hist_end)
     back_start = np.zeros((n, n_sessions), dtype=np.int64)  # j-th most recent session

@@ -42,9 +42,11 @@ class BiasEncoding(nn.Module):
     ``k`` counts sessions back from the most recent one (``k = 0`` is the latest session before
     the sample), so a position bias means the same thing for users with few and many sessions
     even though slots are right-padded; ``t`` is the position inside the session (oldest first).
-    The reference code initialises with std 1e-4, which leaves the encoding irrelevant for a long
-    time; we use 0.05, the scale of the embeddings. (The reference's NaN came from softmax over
-    empty sets, which every layer here avoids.)
+    Initialised like the reference code (std 1e-4): at the embeddings' own scale (std 0.05) the
+    random ``wC`` and the position biases add an offset as large as the behaviour vectors to
+    every behaviour, and DSIN lost about 0.04 AUC after one epoch on the synthetic data. The
+    biases still learn quickly from near zero. (The reference's NaN came from softmax over empty
+    sets, which every layer here avoids.)
 
     Args:
         n_sessions: ``K``.
@@ -53,7 +55,7 @@ class BiasEncoding(nn.Module):
         std: standard deviation of the initial biases.
     """
 
-    def __init__(self, n_sessions: int, session_len: int, dim: int, std: float = 0.05) -> None:
+    def __init__(self, n_sessions: int, session_len: int, dim: int, std: float = 1e-4) -> None:
         super().__init__()
         self.w_k = nn.Parameter(torch.randn(n_sessions) * std)
         self.w_t = nn.Parameter(torch.randn(session_len) * std)

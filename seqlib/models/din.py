@@ -1,0 +1,114 @@
+"""DIN: Deep Interest Network (Zhou et al., KDD 2018; book chapter 2).
+
+The base model squeezes a user's history into one fixed vector whatever the candidate. DIN
+pools the history with weights that depend on the candidate (the local activation unit), without
+a softmax, so the pooled vector's size also carries how strongly the history supports the
+candidate. The tower reads ``[user, candidate, v_U(A)]`` (MODEL_SPEC DIN 1-6).
+"""
+
+from __future__ import annotations
+
+from functools import partial
+from typing import Literal, Sequence
+
+import torch
+from torch.nn import functional as F
+
+from seqlib.data.batch import Batch
+from seqlib.data.samples import Vocab
+from seqlib.models.base import CTRModel
+from seqlib.models.registry import register
+from seqlib.nn.attention import LocalActivationUnit, Normalize, pool_valid
+from seqlib.nn.dice import activation as make_activation
+from seqlib.nn.layers import MLP
+from seqlib.nn.regularization import l2_penalty, mba_penalty
+
+
+@register("din")
+class DIN(CTRModel):
+    """Embeddings, local activation pooling of the history by the candidate, MLP tower.
+
+    ``loss(batch) = BCE + penalty``, where the optional penalty on the item id table is the
+    mini-batch aware L2 (``regularization="mba"``, DIN 4.1) or plain L2 on the whole table
+    (``"l2"``), both with strength ``reg_lambda``.
+
+    Args:
+        vocab: vocabulary sizes.
+        dim: embedding size per field (behaviour vectors are ``2 * dim`` wide).
+        attention_hidden: hidden sizes of the activation unit's MLP (80-40).
+        tower: tower sizes (200-80), then one logit.
+        activation: ``"dice"`` (paper) or ``"prelu"``, in the tower and the activation unit.
+        normalize: ``None`` (paper: no softmax) or ``"softmax"``.
+        regularization: ``None``, ``"mba"`` or ``"l2"``.
+        reg_lambda: the penalty's ``lambda``.
+        item_counts: ``n_j`` per item id (``train.item_counts()``), needed by ``"mba"``.  # [n_items]
+    """
+
+    def __init__(
+        self,
+        vocab: Vocab,
+        dim: int = 8,
+        attention_hidden: Sequence[int] = (80, 40),
+        tower: Sequence[int] = (200, 80),
+        activation: Literal["dice", "prelu"] = "dice",
+        normalize: Normalize = None,
+        regularization: Literal["mba", "l2"] | None = None,
+        reg_lambda: float = 0.0,
+        item_counts: torch.Tensor | None = None,
+    ) -> None:
+        super().__init__(vocab, dim)
+        if regularization not in (None, "mba", "l2"):
+            raise ValueError(f"regularization must be None, 'mba' or 'l2', got {regularization!r}")
+        if reg_lambda < 0:
+            raise ValueError(f"reg_lambda must be >= 0, got {reg_lambda}")
+        if regularization == "mba":
+            if item_counts is None:
+                raise ValueError("regularization='mba' needs item_counts (e.g. train.item_counts())")
+            if item_counts.shape != (vocab.n_items,):
+                raise ValueError(f"item_counts must have shape ({vocab.n_items},), got {tuple(item_counts.shape)}")
+        self.regularization, self.reg_lambda = regularization, reg_lambda
+        self.register_buffer("item_counts", None if item_counts is None else item_counts.float(), persistent=False)
+        d = self.embed.out_dim
+        self.activation_unit = LocalActivationUnit(d, attention_hidden, activation, normalize)
+        self.tower = MLP(dim + 2 * d, tower, out_dim=1, activation=partial(make_activation, activation))
+
+    def attention(self, batch: Batch, normalize: Normalize | str = "default") -> torch.Tensor:
+        """The activation unit's weights ``w_j`` of each behaviour for the batch's candidates.
+
+        Args:
+            batch: a batch; its ``item``/``cate`` are the candidates.
+            normalize: ``"default"`` (the model's setting), ``None`` (raw) or ``"softmax"``.
+
+        Returns:
+            Weights, 0 on padding.  # [B, L]
+        """
+        target = self.embed(batch.item, batch.cate)  # [B, D]
+        behaviours = self.embed(batch.hist_item, batch.hist_cate)  # [B, L, D]
+        return self.activation_unit(behaviours, target, batch.hist_mask, normalize)
+
+    def forward(self, batch: Batch) -> torch.Tensor:
+        """Click logits.  # [B]"""
+        target = self.embed(batch.item, batch.cate)  # [B, D]: v_A
+        rows, cols = batch.hist_mask.nonzero(as_tuple=True)  # [N]: the valid behaviours only
+        behaviours = self.embed(batch.hist_item[rows, cols], batch.hist_cate[rows, cols])  # [N, D]: e_j
+        weights = self.activation_unit.packed_weights(behaviours, target, rows, cols, batch.hist_mask)  # [N]
+        interest = pool_valid(weights, behaviours, rows, len(batch))  # [B, D]: v_U(A)
+        x = torch.cat([self.user(batch.user), target, interest], dim=-1)  # [B, dim + 2D]
+        return self.tower(x).squeeze(-1)  # [B]
+
+    def penalty(self, batch: Batch) -> torch.Tensor:
+        """The regularisation term on the item id table for this batch (0 without one)."""
+        table = self.embed.item.weight  # [n_items, dim]
+        if self.regularization == "mba":
+            ids = torch.cat([batch.item, batch.hist_item.flatten()])  # padding (0) is dropped inside
+            return mba_penalty(table, ids, self.item_counts, self.reg_lambda)
+        if self.regularization == "l2":
+            return l2_penalty(table, self.reg_lambda)
+        return table.new_zeros(())
+
+    def loss(self, batch: Batch) -> torch.Tensor:
+        """Binary cross-entropy plus the optional embedding penalty."""
+        bce = F.binary_cross_entropy_with_logits(self(batch), batch.label)
+        if self.regularization is None:
+            return bce
+        return bce + self.penalty(batch)

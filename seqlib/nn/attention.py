@@ -1,0 +1,245 @@
+"""DIN's local activation unit: how much each past behaviour matters for this candidate
+(Zhou et al. 2018, section 4.3; book chapter 2).
+
+``v_U(A) = sum_j a(e_j, v_A) * e_j`` over the valid positions ``j``: the weights ``a(e_j, v_A)``
+come from a small MLP and are **not** normalised, so ``sum_j w_j`` is free to carry the intensity
+of the user's interest in the candidate. A masked softmax is offered as an option for comparison.
+"""
+
+from __future__ import annotations
+
+from typing import Callable, Literal, Sequence
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+from seqlib.nn.dice import activation
+
+Normalize = Literal["softmax"] | None
+
+# Added to padded scores before a softmax: exp() of it is exactly 0 next to any real score.
+_PAD_SCORE = -1e9
+
+
+def activation_features(behaviours: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """The activation unit's input ``[e_j, v_A, e_j - v_A, e_j * v_A]`` (element-wise product).
+
+    Args:
+        behaviours: behaviour vectors ``e_j``.  # [*, D]
+        target: candidate vectors ``v_A``, broadcastable to ``behaviours``.  # [*, D]
+
+    Returns:
+        The concatenation.  # [*, 4D]
+    """
+    target = target.expand_as(behaviours)
+    return torch.cat([behaviours, target, behaviours - target, behaviours * target], dim=-1)
+
+
+def masked_softmax(scores: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """Softmax over the valid positions; 0 on padding and an all-zero row for an empty history.
+
+    Args:
+        scores: raw scores.  # [B, L]
+        mask: 0/1 float mask of valid positions.  # [B, L]
+
+    Returns:
+        Weights summing to 1 over the valid positions of each non-empty row.  # [B, L]
+    """
+    return torch.softmax(scores.masked_fill(mask == 0, _PAD_SCORE), dim=-1) * mask
+
+
+def local_activation(
+    behaviours: torch.Tensor,
+    target: torch.Tensor,
+    mask: torch.Tensor,
+    score: Callable[[torch.Tensor], torch.Tensor],
+    normalize: Normalize = None,
+) -> torch.Tensor:
+    """Attention weights ``w_j = a(e_j, v_A) * mask_j`` (no softmax unless asked).
+
+    Only the valid positions are scored: they are gathered into one ``[N, 4D]`` matrix (``N`` =
+    number of real behaviours in the batch), so padding costs nothing and never reaches the
+    scorer (nor the batch statistics of a Dice inside it).
+
+    Args:
+        behaviours: behaviour vectors ``e_j``.  # [B, L, D]
+        target: candidate vectors ``v_A``.  # [B, D]
+        mask: 0/1 float mask of valid positions.  # [B, L]
+        score: maps activation features to one score per row.  # [N, 4D] -> [N, 1]
+        normalize: ``None`` (paper: raw weights) or ``"softmax"`` (masked softmax).
+
+    Returns:
+        Weights, exactly 0 on padding and for empty histories.  # [B, L]
+    """
+    rows, cols = mask.nonzero(as_tuple=True)  # [N], [N]
+    features = activation_features(behaviours[rows, cols], target[rows])  # [N, 4D]
+    return scatter_weights(score(features).squeeze(-1), rows, cols, mask, normalize)
+
+
+def scatter_weights(
+    scores: torch.Tensor, rows: torch.Tensor, cols: torch.Tensor, mask: torch.Tensor, normalize: Normalize = None
+) -> torch.Tensor:
+    """Put the scores of the valid positions back into a ``[B, L]`` grid and normalise if asked.
+
+    Args:
+        scores: one score per valid position.  # [N]
+        rows: sample index of each valid position.  # [N]
+        cols: history position of each valid position.  # [N]
+        mask: 0/1 float mask of valid positions.  # [B, L]
+        normalize: ``None`` (raw scores, 0 on padding) or ``"softmax"`` (masked softmax).
+
+    Returns:
+        Weights.  # [B, L]
+    """
+    if normalize not in (None, "softmax"):
+        raise ValueError(f"normalize must be None or 'softmax', got {normalize!r}")
+    grid = scores.new_zeros(mask.shape).index_put((rows, cols), scores)  # [B, L]
+    return masked_softmax(grid, mask) if normalize == "softmax" else grid
+
+
+def attention_pool(weights: torch.Tensor, behaviours: torch.Tensor) -> torch.Tensor:
+    """``v_U(A) = sum_j w_j e_j`` (DIN Eq. 3).
+
+    Args:
+        weights: attention weights, 0 on padding.  # [B, L]
+        behaviours: behaviour vectors.  # [B, L, D]
+
+    Returns:
+        The user's interest in the candidate.  # [B, D]
+    """
+    return torch.bmm(weights.unsqueeze(1), behaviours).squeeze(1)  # [B, D]
+
+
+def pool_valid(weights: torch.Tensor, behaviours: torch.Tensor, rows: torch.Tensor, batch_size: int) -> torch.Tensor:
+    """:func:`attention_pool` on the valid positions only, given as a packed list.
+
+    Args:
+        weights: weight of each valid behaviour.  # [N]
+        behaviours: the valid behaviour vectors.  # [N, D]
+        rows: sample index of each valid behaviour.  # [N]
+        batch_size: number of samples ``B`` (samples without behaviours pool to zeros).
+
+    Returns:
+        ``v_U(A) = sum_j w_j e_j`` per sample.  # [B, D]
+    """
+    pooled = behaviours.new_zeros(batch_size, behaviours.shape[-1])  # [B, D]
+    return pooled.index_add(0, rows, weights.unsqueeze(-1) * behaviours)
+
+
+class LocalActivationUnit(nn.Module):
+    """DIN's activation unit: an MLP on :func:`activation_features` giving one linear score per
+    behaviour; the weights are those scores on the valid positions (:func:`local_activation`).
+
+    Args:
+        dim: width ``D`` of behaviour and candidate vectors.
+        hidden: hidden sizes of the MLP (80-40 in the public code; 36 in the paper's figure).
+        activation_name: ``"dice"`` or ``"prelu"`` after each hidden layer.
+        normalize: ``None`` (paper) or ``"softmax"`` (authors' code, fun-rec).
+    """
+
+    def __init__(
+        self,
+        dim: int,
+        hidden: Sequence[int] = (80, 40),
+        activation_name: Literal["dice", "prelu"] = "dice",
+        normalize: Normalize = None,
+    ) -> None:
+        super().__init__()
+        if normalize not in (None, "softmax"):
+            raise ValueError(f"normalize must be None or 'softmax', got {normalize!r}")
+        layers: list[nn.Module] = []
+        width = 4 * dim
+        for size in hidden:
+            layers += [nn.Linear(width, size), activation(activation_name, size)]
+            width = size
+        layers.append(nn.Linear(width, 1))
+        self.mlp = nn.Sequential(*layers)
+        self.normalize = normalize
+
+    def forward(
+        self, behaviours: torch.Tensor, target: torch.Tensor, mask: torch.Tensor, normalize: Normalize | str = "default"
+    ) -> torch.Tensor:
+        """Attention weights of each behaviour for the candidate.
+
+        Args:
+            behaviours: behaviour vectors ``e_j``.  # [B, L, D]
+            target: candidate vectors ``v_A``.  # [B, D]
+            mask: 0/1 float mask of valid positions.  # [B, L]
+            normalize: ``"default"`` for the unit's own setting, or ``None`` / ``"softmax"`` to
+                override it (the chapter compares both on one trained model).
+
+        Returns:
+            Weights.  # [B, L]
+        """
+        rows, cols = mask.nonzero(as_tuple=True)  # [N], [N]: the valid positions only
+        scores = self.scores(behaviours[rows, cols], target, rows)  # [N]
+        return scatter_weights(scores, rows, cols, mask, self._mode(normalize))
+
+    def packed_weights(
+        self,
+        behaviours: torch.Tensor,
+        target: torch.Tensor,
+        rows: torch.Tensor,
+        cols: torch.Tensor,
+        mask: torch.Tensor,
+        normalize: Normalize | str = "default",
+    ) -> torch.Tensor:
+        """The weights of the valid behaviours only, given as a packed list (what DIN trains on:
+        padded positions are never embedded nor scored).
+
+        Args:
+            behaviours: the valid behaviour vectors, ``mask.nonzero()`` order.  # [N, D]
+            target: candidate vectors.  # [B, D]
+            rows: sample index of each behaviour.  # [N]
+            cols: history position of each behaviour.  # [N]
+            mask: 0/1 float mask of valid positions (for the softmax option).  # [B, L]
+            normalize: as in :meth:`forward`.
+
+        Returns:
+            Weights.  # [N]
+        """
+        scores = self.scores(behaviours, target, rows)  # [N]
+        mode = self._mode(normalize)
+        if mode is None:
+            return scores
+        return scatter_weights(scores, rows, cols, mask, mode)[rows, cols]
+
+    def scores(self, behaviours: torch.Tensor, target: torch.Tensor, rows: torch.Tensor) -> torch.Tensor:
+        """``a(e_j, v_A)``: the MLP's linear score of each behaviour for its sample's candidate.
+
+        Args:
+            behaviours: behaviour vectors.  # [N, D]
+            target: candidate vectors.  # [B, D]
+            rows: sample index of each behaviour.  # [N]
+
+        Returns:
+            Scores.  # [N]
+        """
+        return self.mlp[1:](self.first_layer(behaviours, target, rows)).squeeze(-1)  # [N]
+
+    def _mode(self, normalize: Normalize | str) -> Normalize:
+        """The unit's own normalisation for ``"default"``, else ``normalize``."""
+        return self.normalize if normalize == "default" else normalize  # type: ignore[return-value]
+
+    def first_layer(self, behaviours: torch.Tensor, target: torch.Tensor, rows: torch.Tensor) -> torch.Tensor:
+        """``W [e_j, v_A, e_j - v_A, e_j * v_A] + b`` without building the four-part concatenation.
+
+        The layer is linear, so with ``W = [W_e, W_v, W_d, W_p]`` it equals
+        ``(W_e + W_d) e_j + W_p (e_j * v_A) + (W_v - W_d) v_A + b``: one matmul on
+        ``[e_j, e_j * v_A, v_A]``, three quarters of the work (same result as
+        ``self.mlp[0](activation_features(e, v))``).
+
+        Args:
+            behaviours: the valid behaviour vectors.  # [N, D]
+            target: candidate vectors.  # [B, D]
+            rows: sample index of each behaviour.  # [N]
+
+        Returns:
+            The first layer's pre-activations.  # [N, H1]
+        """
+        linear = self.mlp[0]
+        w_e, w_v, w_d, w_p = linear.weight.split(behaviours.shape[-1], dim=1)  # [H1, D] each
+        v = target[rows]  # [N, D]
+        inputs = torch.cat([behaviours, behaviours * v, v], dim=-1)  # [N, 3D]
+        return F.linear(inputs, torch.cat([w_e + w_d, w_p, w_v - w_d], dim=1), linear.bias)  # [N, H1]
