@@ -17,7 +17,11 @@ def results() -> dict[str, pd.DataFrame]:
         {"model": ["base", "din"], "auc": [0.70, 0.78], "auc_std": [0.01, 0.02], "gauc": [0.6, 0.65],
          "gauc_std": [0.0, 0.01], "valid_users": [10, 10], "seconds": [1.0, 3.0], "runs": [3, 3]}
     )
-    return {"synthetic": frame, "ml-1m": frame.assign(auc=[0.72, 0.73])}
+    other = frame.assign(auc=[0.72, 0.73])
+    # as compare_models returns them: per-seed runs in attrs, different per data set
+    frame.attrs["runs"] = pd.DataFrame({"model": ["base"] * 3, "seed": [0, 1, 2]})
+    other.attrs["runs"] = pd.DataFrame({"model": ["base"] * 2, "seed": [0, 1]})
+    return {"synthetic": frame, "ml-1m": other}
 
 
 def test_comparison_bars_equal_means() -> None:

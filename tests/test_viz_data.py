@@ -183,6 +183,20 @@ def test_padding_bad_input(synthetic_samples: tuple) -> None:
         padding_frames(batch, [])
 
 
+def test_padding_widget_redraws_with_the_slider(synthetic_samples: tuple) -> None:
+    from seqlib.widgets.data import padding_widget
+
+    _, train = synthetic_samples
+    widget = padding_widget(train.full(), max_len=4, n_rows=5)
+    slider, out = widget.children
+    assert (slider.min, slider.max, slider.value) == (1, 12, 4)
+    first = out.outputs
+    slider.value = 9  # redraws the figure for the new length
+    assert len(out.outputs) == 1 and out.outputs != first
+    with pytest.raises(ValueError, match="max_len must be between 1 and"):
+        padding_widget(train.full(), max_len=13)
+
+
 # ---------------------------------------------------------------- exercise checks and checkers
 @pytest.mark.parametrize(("name", "case"), length_mask_cases())
 def test_seqlib_length_mask_passes_the_exercise_checks(name: str, case: object) -> None:

@@ -55,7 +55,9 @@ def plot_train_time(results: dict[str, pd.DataFrame]) -> Figure:
     Returns:
         The figure.
     """
-    frame = pd.concat([r.assign(dataset=name) for name, r in results.items()])
+    # Plain copies: compare_models keeps its per-seed runs in ``attrs``, and pd.concat would
+    # compare those DataFrames across data sets (and fail on their different indexes).
+    frame = pd.concat([pd.DataFrame(r.to_dict("list")).assign(dataset=name) for name, r in results.items()])
     table = frame.pivot(index="model", columns="dataset", values="seconds")[list(results)]
     fig, ax = plt.subplots(figsize=(7.5, 2.8))
     table.plot.barh(ax=ax)

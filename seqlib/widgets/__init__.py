@@ -1,1 +1,33 @@
-"""Live ipywidgets versions of the book's interactive figures (Jupyter and Colab)."""
+"""Live ipywidgets versions of the book's interactive figures (Jupyter and Colab).
+
+Each widget redraws a figure from :mod:`seqlib.viz` into an ``ipywidgets.Output`` with
+:func:`show_figure`, which sets the widget's ``outputs`` directly rather than capturing a
+``display`` call (``with out: ...``): the result is the same in Jupyter and Colab, it works
+outside a kernel (the tests drive the widgets headless), and it never routes a figure through a
+notebook executor's output capture.
+"""
+
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+from matplotlib.figure import Figure
+
+from seqlib.viz.viewer import figure_to_png
+
+
+def show_figure(out: "ipywidgets.Output", fig: Figure) -> None:  # noqa: F821 - imported lazily
+    """Replace what ``out`` shows by ``fig`` (as a PNG) and close the figure.
+
+    Args:
+        out: the output widget to draw into.
+        fig: the new figure; it is closed afterwards.
+    """
+    from IPython.display import Image
+
+    png = figure_to_png(fig)
+    plt.close(fig)
+    out.outputs = ()
+    out.append_display_data(Image(data=png, format="png"))
+
+
+__all__ = ["show_figure"]

@@ -3,10 +3,9 @@
 
 from __future__ import annotations
 
-import matplotlib.pyplot as plt
-
 from seqlib.data.batch import Batch
 from seqlib.viz.data import plot_padding, spread_rows
+from seqlib.widgets import show_figure
 
 
 def padding_widget(batch: Batch, max_len: int = 10, n_rows: int = 12) -> "ipywidgets.VBox":  # noqa: F821 - lazy import
@@ -21,7 +20,6 @@ def padding_widget(batch: Batch, max_len: int = 10, n_rows: int = 12) -> "ipywid
         The widget (display it, or leave it last in a cell).
     """
     import ipywidgets as widgets
-    from IPython.display import display
 
     width = batch.hist_item.shape[1]
     if not 1 <= max_len <= width:
@@ -31,11 +29,8 @@ def padding_widget(batch: Batch, max_len: int = 10, n_rows: int = 12) -> "ipywid
     out = widgets.Output()
 
     def redraw(_: object = None) -> None:
-        with out:
-            out.clear_output(wait=True)
-            fig = plot_padding(batch, slider.value, rows=rows)
-            display(fig)
-            plt.close(fig)
+        fig = plot_padding(batch, slider.value, rows=rows)
+        show_figure(out, fig)
 
     slider.observe(redraw, names="value")
     redraw()

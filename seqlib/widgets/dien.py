@@ -3,12 +3,12 @@ through :func:`seqlib.viz.viewer.frame_viewer`."""
 
 from __future__ import annotations
 
-import matplotlib.pyplot as plt
 import torch
 
 from seqlib.data.batch import Batch
 from seqlib.models.dien import DIEN
 from seqlib.viz.dien import plot_gate_scaling, with_candidate
+from seqlib.widgets import show_figure
 
 
 def gate_scaling_widget(
@@ -25,7 +25,6 @@ def gate_scaling_widget(
         The widget (display it, or leave it last in a cell).
     """
     import ipywidgets as widgets
-    from IPython.display import display
 
     choice = widgets.Dropdown(options=list(candidates), description="candidate")
     temperature = widgets.FloatLogSlider(value=1.0, base=10, min=-1.5, max=1.5, step=0.1, description="temperature")
@@ -33,11 +32,8 @@ def gate_scaling_widget(
 
     def redraw(_: object = None) -> None:
         item, cate, relevant = candidates[choice.value]
-        with out:
-            out.clear_output(wait=True)
-            fig = plot_gate_scaling(model, with_candidate(sample, item, cate), temperature.value, relevant)
-            display(fig)
-            plt.close(fig)
+        fig = plot_gate_scaling(model, with_candidate(sample, item, cate), temperature.value, relevant)
+        show_figure(out, fig)
 
     choice.observe(redraw, names="value")
     temperature.observe(redraw, names="value")

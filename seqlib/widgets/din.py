@@ -3,13 +3,13 @@
 
 from __future__ import annotations
 
-import matplotlib.pyplot as plt
 import torch
 
 from seqlib.data.batch import Batch
 from seqlib.models.din import DIN
 from seqlib.viz.din import plot_attention
 from seqlib.viz.dien import with_candidate
+from seqlib.widgets import show_figure
 
 
 def attention_widget(
@@ -26,7 +26,6 @@ def attention_widget(
         The widget (display it, or leave it last in a cell).
     """
     import ipywidgets as widgets
-    from IPython.display import display
 
     choice = widgets.Dropdown(options=list(candidates), description="candidate")
     softmax = widgets.ToggleButton(value=False, description="softmax", tooltip="normalise the weights")
@@ -34,11 +33,8 @@ def attention_widget(
 
     def redraw(_: object = None) -> None:
         item, cate, relevant = candidates[choice.value]
-        with out:
-            out.clear_output(wait=True)
-            fig = plot_attention(model, with_candidate(sample, item, cate), relevant, softmax.value, title=choice.value)
-            display(fig)
-            plt.close(fig)
+        fig = plot_attention(model, with_candidate(sample, item, cate), relevant, softmax.value, title=choice.value)
+        show_figure(out, fig)
 
     choice.observe(redraw, names="value")
     softmax.observe(redraw, names="value")

@@ -6,10 +6,10 @@ from __future__ import annotations
 import math
 from typing import Mapping
 
-import matplotlib.pyplot as plt
 import numpy as np
 
 from seqlib.viz.dsin import format_gap, plot_sessions
+from seqlib.widgets import show_figure
 
 
 def session_widget(
@@ -29,7 +29,6 @@ def session_widget(
         ValueError: no timelines.
     """
     import ipywidgets as widgets
-    from IPython.display import display
 
     if not timelines:
         raise ValueError("session_widget needs at least one timeline")
@@ -42,11 +41,8 @@ def session_widget(
     def redraw(_: object = None) -> None:
         ts, cats = timelines[choice.value]
         label.value = format_gap(round(slider.value))
-        with out:
-            out.clear_output(wait=True)
-            fig = plot_sessions(ts, cats, slider.value, title=choice.value)
-            display(fig)
-            plt.close(fig)
+        fig = plot_sessions(ts, cats, slider.value, title=choice.value)
+        show_figure(out, fig)
 
     choice.observe(redraw, names="value")
     slider.observe(redraw, names="value")
