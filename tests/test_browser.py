@@ -17,10 +17,10 @@ pytestmark = pytest.mark.browser
 # Per page: the fewest images expected in the article and the number of kernel-free viewers.
 PAGES: dict[str, dict[str, int]] = {
     "intro": {"min_figures": 0, "viewers": 0},
-    "01_behavior_sequences": {"min_figures": 6, "viewers": 1},
-    "02_din": {"min_figures": 6, "viewers": 1},
-    "03_dien": {"min_figures": 4, "viewers": 1},
-    "04_dsin": {"min_figures": 5, "viewers": 1},
+    "01_behavior_sequences": {"min_figures": 5, "viewers": 1},
+    "02_din": {"min_figures": 5, "viewers": 1},
+    "03_dien": {"min_figures": 3, "viewers": 1},
+    "04_dsin": {"min_figures": 4, "viewers": 1},
     "05_comparison": {"min_figures": 4, "viewers": 0},
 }
 COLAB = "https://colab.research.google.com/github/seqbook/seqbook/blob/main/book/{}.ipynb"

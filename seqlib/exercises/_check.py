@@ -4,6 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+import torch
+
+# A checker's cases: ``(name, case)`` where ``case(candidate)`` raises AssertionError on failure.
+Case = tuple[str, Callable[[Callable[..., object]], None]]
+
 
 def run_checks(checks: list[tuple[str, Callable[[], None]]], verbose: bool = True) -> bool:
     """Run named checks in order, stopping at the first that fails.
@@ -36,3 +41,39 @@ def run_checks(checks: list[tuple[str, Callable[[], None]]], verbose: bool = Tru
     if verbose:
         print(f"✓ all {len(checks)} checks passed")
     return True
+
+
+def check_cases(cases: list[Case], candidate: Callable[..., object], verbose: bool = True) -> bool:
+    """Run ``cases`` against a student's ``candidate`` with :func:`run_checks`.
+
+    Args:
+        cases: ``(name, case)`` pairs; each case calls the candidate and asserts on the result.
+        candidate: the student's function or class.
+        verbose: print the result.
+
+    Returns:
+        True when every case passed.
+    """
+    return run_checks([(name, lambda c=case: c(candidate)) for name, case in cases], verbose)
+
+
+def assert_tensor_close(actual: object, expected: torch.Tensor, what: str, floating: bool = False) -> None:
+    """Assert that a student's result is a finite tensor equal to ``expected`` (atol 1e-5).
+
+    Args:
+        actual: what the student's code returned.
+        expected: the hand-computed value.
+        what: the check in words, used as the hint.
+        floating: also require a floating-point dtype (e.g. a mask that multiplies embeddings).
+
+    Raises:
+        AssertionError: with a hint naming the first difference (type, shape, dtype, NaN, value).
+    """
+    assert isinstance(actual, torch.Tensor), f"{what}: expected a tensor, got {type(actual).__name__}"
+    assert actual.shape == expected.shape, f"{what}: expected shape {tuple(expected.shape)}, got {tuple(actual.shape)}"
+    if floating:
+        assert actual.is_floating_point(), f"{what}: expected a float tensor (it multiplies embeddings), got {actual.dtype}"
+    assert torch.isfinite(actual).all(), f"{what}: contains NaN or inf"
+    assert torch.allclose(actual.double(), expected.double(), atol=1e-5), (
+        f"{what}: expected {expected.tolist()}, got {actual.tolist()}"
+    )

@@ -11,20 +11,11 @@ from collections.abc import Callable
 import torch
 
 from seqlib.data.batch import length_mask
-from seqlib.exercises._check import run_checks
+from seqlib.exercises._check import Case, assert_tensor_close, check_cases
 from seqlib.nn.layers import masked_sum
 
-Case = tuple[str, Callable[[Callable[..., torch.Tensor]], None]]
 
 
-def _close(actual: torch.Tensor, expected: torch.Tensor, what: str) -> None:
-    assert isinstance(actual, torch.Tensor), f"{what}: expected a tensor, got {type(actual).__name__}"
-    assert actual.shape == expected.shape, f"{what}: expected shape {tuple(expected.shape)}, got {tuple(actual.shape)}"
-    assert actual.is_floating_point(), f"{what}: expected a float tensor (it multiplies embeddings), got {actual.dtype}"
-    assert torch.isfinite(actual).all(), f"{what}: contains NaN or inf"
-    assert torch.allclose(actual.double(), expected.double(), atol=1e-5), (
-        f"{what}: expected {expected.tolist()}, got {actual.tolist()}"
-    )
 
 
 # ---------------------------------------------------------------- the mask from lengths
@@ -33,21 +24,21 @@ def length_mask_cases() -> list[Case]:
 
     def hand_value(fn: Callable[..., torch.Tensor]) -> None:
         expected = torch.tensor([[1.0, 1.0, 0.0], [0.0, 0.0, 0.0], [1.0, 1.0, 1.0]])
-        _close(fn(torch.tensor([2, 0, 3]), 3), expected,
-               "lengths [2, 0, 3] with max_len 3 (right padding: valid positions come first)")
+        assert_tensor_close(fn(torch.tensor([2, 0, 3]), 3), expected,
+                            "lengths [2, 0, 3] with max_len 3 (right padding: valid positions come first)", floating=True)
 
     def any_shape(fn: Callable[..., torch.Tensor]) -> None:
         expected = torch.tensor([[[1.0, 0.0], [0.0, 0.0]], [[1.0, 1.0], [1.0, 1.0]]])
-        _close(fn(torch.tensor([[1, 0], [2, 2]]), 2), expected,
-               "lengths of shape [2, 2] (sessions) must give a mask of shape [2, 2, max_len]")
+        assert_tensor_close(fn(torch.tensor([[1, 0], [2, 2]]), 2), expected,
+                            "lengths of shape [2, 2] (sessions) must give a mask of shape [2, 2, max_len]", floating=True)
 
     def matches_seqlib(fn: Callable[..., torch.Tensor]) -> None:
         generator = torch.Generator().manual_seed(0)
         for max_len in (1, 5, 50):
             lengths = torch.randint(0, max_len + 1, (64,), generator=generator)
             lengths[:2] = torch.tensor([0, max_len])  # an empty and a full history
-            _close(fn(lengths, max_len), length_mask(lengths, max_len),
-                   f"random lengths (including 0 and {max_len}) with max_len {max_len}")
+            assert_tensor_close(fn(lengths, max_len), length_mask(lengths, max_len),
+                                f"random lengths (including 0 and {max_len}) with max_len {max_len}", floating=True)
 
     return [("hand-computed mask", hand_value), ("lengths of any shape", any_shape),
             ("random lengths, empty and full histories", matches_seqlib)]
@@ -63,7 +54,7 @@ def check_length_mask(fn: Callable[..., torch.Tensor], verbose: bool = True) -> 
     Returns:
         True when all checks pass.
     """
-    return run_checks([(name, lambda c=case: c(fn)) for name, case in length_mask_cases()], verbose)
+    return check_cases(length_mask_cases(), fn, verbose)
 
 
 # ---------------------------------------------------------------- sum pooling
@@ -74,22 +65,22 @@ def sum_pooling_cases() -> list[Case]:
     expected = torch.tensor([[4.0, 6.0], [5.0, 6.0]])
 
     def hand_value(fn: Callable[..., torch.Tensor]) -> None:
-        _close(fn(hist, mask), expected, "the sum over the valid positions of a tiny batch (lengths 2 and 1)")
+        assert_tensor_close(fn(hist, mask), expected, "the sum over the valid positions of a tiny batch (lengths 2 and 1)", floating=True)
 
     def ignores_padding(fn: Callable[..., torch.Tensor]) -> None:
         noisy = hist.masked_fill(mask.unsqueeze(-1) == 0, -7.0)
-        _close(fn(noisy, mask), expected, "values at padded positions must not change the pooled vector")
+        assert_tensor_close(fn(noisy, mask), expected, "values at padded positions must not change the pooled vector", floating=True)
 
     def empty_history(fn: Callable[..., torch.Tensor]) -> None:
-        _close(fn(hist, torch.zeros(2, 3)), torch.zeros(2, 2), "an empty history must pool to zeros (not NaN)")
+        assert_tensor_close(fn(hist, torch.zeros(2, 3)), torch.zeros(2, 2), "an empty history must pool to zeros (not NaN)", floating=True)
 
     def order_free(fn: Callable[..., torch.Tensor]) -> None:
         generator = torch.Generator().manual_seed(0)
         values = torch.randn(4, 6, 3, generator=generator)  # [4, 6, 3]
         full = torch.ones(4, 6)
         shuffled = values[:, torch.randperm(6, generator=generator)]
-        _close(fn(shuffled, full), masked_sum(values, full),
-               "a bag of items: shuffling the history must not change the sum")
+        assert_tensor_close(fn(shuffled, full), masked_sum(values, full),
+                            "a bag of items: shuffling the history must not change the sum", floating=True)
 
     return [("hand-computed sum", hand_value), ("padding is ignored", ignores_padding),
             ("empty history", empty_history), ("order does not matter", order_free)]
@@ -105,7 +96,7 @@ def check_sum_pooling(fn: Callable[..., torch.Tensor], verbose: bool = True) -> 
     Returns:
         True when all checks pass.
     """
-    return run_checks([(name, lambda c=case: c(fn)) for name, case in sum_pooling_cases()], verbose)
+    return check_cases(sum_pooling_cases(), fn, verbose)
 
 
 CHECKERS = {

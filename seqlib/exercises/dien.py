@@ -10,16 +10,9 @@ from collections.abc import Callable
 
 import torch
 
-from seqlib.exercises._check import run_checks
+from seqlib.exercises._check import assert_tensor_close, check_cases
 
 
-def _close(actual: torch.Tensor, expected: torch.Tensor, what: str) -> None:
-    assert isinstance(actual, torch.Tensor), f"{what}: expected a tensor, got {type(actual).__name__}"
-    assert actual.shape == expected.shape, f"{what}: expected shape {tuple(expected.shape)}, got {tuple(actual.shape)}"
-    assert torch.isfinite(actual).all(), f"{what}: contains NaN or inf"
-    assert torch.allclose(actual.double(), expected.double(), atol=1e-5), (
-        f"{what}: expected {expected.tolist()}, got {actual.tolist()}"
-    )
 
 
 def _log_sigmoid(x: float) -> float:
@@ -34,16 +27,16 @@ def augru_cases() -> list[tuple[str, Callable[[Callable[..., torch.Tensor]], Non
     u = torch.tensor([[0.5, 0.25], [1.0, 0.8]])
 
     def a_zero(fn: Callable[..., torch.Tensor]) -> None:
-        _close(fn(h, cand, u, torch.zeros(2, 1)), h, "with a_t = 0 the state must stay unchanged")
+        assert_tensor_close(fn(h, cand, u, torch.zeros(2, 1)), h, "with a_t = 0 the state must stay unchanged")
 
     def a_one(fn: Callable[..., torch.Tensor]) -> None:
-        _close(fn(h, cand, u, torch.ones(2, 1)), (1 - u) * h + u * cand, "with a_t = 1 AUGRU must equal the GRU update")
+        assert_tensor_close(fn(h, cand, u, torch.ones(2, 1)), (1 - u) * h + u * cand, "with a_t = 1 AUGRU must equal the GRU update")
 
     def hand_value(fn: Callable[..., torch.Tensor]) -> None:
         a = torch.tensor([[0.5], [0.25]])
         # row 0: u~ = [0.25, 0.125] -> [0.75*1 + 0.25*0, 0.875*-1 + 0.125*1]; row 1: u~ = [0.25, 0.2]
         expected = torch.tensor([[0.75, -0.75], [0.25, 0.2]])
-        _close(fn(h, cand, u, a), expected, "a hand-computed update (a = [0.5, 0.25] per sample)")
+        assert_tensor_close(fn(h, cand, u, a), expected, "a hand-computed update (a = [0.5, 0.25] per sample)")
 
     return [("a_t = 0 keeps the state", a_zero), ("a_t = 1 is the GRU update", a_one), ("hand-computed value", hand_value)]
 
@@ -58,7 +51,7 @@ def check_augru_update(fn: Callable[..., torch.Tensor], verbose: bool = True) ->
     Returns:
         True when all checks pass.
     """
-    return run_checks([(name, lambda c=case: c(fn)) for name, case in augru_cases()], verbose)
+    return check_cases(augru_cases(), fn, verbose)
 
 
 # ---------------------------------------------------------------- auxiliary loss
@@ -83,19 +76,19 @@ def aux_cases() -> list[tuple[str, Callable[[Callable[..., torch.Tensor]], None]
     states, positives, negatives, mask, expected = aux_example()
 
     def hand_value(fn: Callable[..., torch.Tensor]) -> None:
-        _close(fn(states, positives, negatives, mask), expected,
-               "the loss of the tiny batch (pairs h_t with e_{t+1} and ê_{t+1}, averaged over the 2 valid pairs)")
+        assert_tensor_close(fn(states, positives, negatives, mask), expected,
+                            "the loss of the tiny batch (pairs h_t with e_{t+1} and ê_{t+1}, averaged over the 2 valid pairs)")
 
     def ignores_padding(fn: Callable[..., torch.Tensor]) -> None:
         noisy = [x.clone() for x in (states, positives, negatives)]
         for x in noisy:
             x[mask == 0] = 7.0
-        _close(fn(*noisy, mask), expected, "values at padded steps must not change the loss")
+        assert_tensor_close(fn(*noisy, mask), expected, "values at padded steps must not change the loss")
 
     def short_histories(fn: Callable[..., torch.Tensor]) -> None:
         short = torch.tensor([[1.0, 0.0, 0.0], [0.0, 0.0, 0.0]])
-        _close(fn(states, positives, negatives, short), torch.tensor(0.0),
-               "histories of length 0 or 1 have no (t, t+1) pair: the loss must be 0, not NaN")
+        assert_tensor_close(fn(states, positives, negatives, short), torch.tensor(0.0),
+                            "histories of length 0 or 1 have no (t, t+1) pair: the loss must be 0, not NaN")
 
     return [("hand-computed value", hand_value), ("padding is ignored", ignores_padding),
             ("length 0/1 histories", short_histories)]
@@ -111,7 +104,7 @@ def check_auxiliary_loss(fn: Callable[..., torch.Tensor], verbose: bool = True) 
     Returns:
         True when all checks pass.
     """
-    return run_checks([(name, lambda c=case: c(fn)) for name, case in aux_cases()], verbose)
+    return check_cases(aux_cases(), fn, verbose)
 
 
 # ---------------------------------------------------------------- bilinear attention
@@ -127,12 +120,12 @@ def attention_cases() -> list[tuple[str, Callable[[Callable[..., torch.Tensor]],
                              [1 / (1 + e**2 + e**4), e**2 / (1 + e**2 + e**4), e**4 / (1 + e**2 + e**4)]])
 
     def hand_value(fn: Callable[..., torch.Tensor]) -> None:
-        _close(fn(states, target, weight, mask), expected, "attention of the tiny batch (softmax over valid steps)")
+        assert_tensor_close(fn(states, target, weight, mask), expected, "attention of the tiny batch (softmax over valid steps)")
 
     def empty_history(fn: Callable[..., torch.Tensor]) -> None:
         empty = torch.tensor([[0.0, 0.0, 0.0], [1.0, 1.0, 1.0]])
         out = fn(states, target, weight, empty)
-        _close(out[0], torch.zeros(3), "an empty history must get all-zero weights (not NaN)")
+        assert_tensor_close(out[0], torch.zeros(3), "an empty history must get all-zero weights (not NaN)")
 
     return [("hand-computed value", hand_value), ("empty history", empty_history)]
 
@@ -147,7 +140,7 @@ def check_bilinear_attention(fn: Callable[..., torch.Tensor], verbose: bool = Tr
     Returns:
         True when all checks pass.
     """
-    return run_checks([(name, lambda c=case: c(fn)) for name, case in attention_cases()], verbose)
+    return check_cases(attention_cases(), fn, verbose)
 
 
 CHECKERS = {

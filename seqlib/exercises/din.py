@@ -11,26 +11,15 @@ from collections.abc import Callable
 
 import torch
 
-from seqlib.exercises._check import run_checks
-
-Case = tuple[str, Callable[[Callable[..., torch.Tensor]], None]]
+from seqlib.exercises._check import Case, assert_tensor_close, check_cases
 
 
-def _close(actual: torch.Tensor, expected: torch.Tensor, what: str) -> None:
-    assert isinstance(actual, torch.Tensor), f"{what}: expected a tensor, got {type(actual).__name__}"
-    assert actual.shape == expected.shape, f"{what}: expected shape {tuple(expected.shape)}, got {tuple(actual.shape)}"
-    assert torch.isfinite(actual).all(), f"{what}: contains NaN or inf"
-    assert torch.allclose(actual.double(), expected.double(), atol=1e-5), (
-        f"{what}: expected {expected.tolist()}, got {actual.tolist()}"
-    )
+
 
 
 def _sig(x: float) -> float:
     return 1.0 / (1.0 + math.exp(-x))
 
-
-def _run(cases: list[Case], fn: Callable[..., torch.Tensor], verbose: bool) -> bool:
-    return run_checks([(name, lambda c=case: c(fn)) for name, case in cases], verbose)
 
 
 # ---------------------------------------------------------------- local activation pooling
@@ -62,22 +51,22 @@ def pool_cases() -> list[Case]:
     behaviours, target, mask, expected = pool_example()
 
     def hand_value(fn: Callable[..., torch.Tensor]) -> None:
-        _close(fn(behaviours, target, mask, sum_score), expected,
-               "pooled vectors of the tiny batch with score = sum of [e, v, e-v, e*v] (weights are NOT softmaxed)")
+        assert_tensor_close(fn(behaviours, target, mask, sum_score), expected,
+                            "pooled vectors of the tiny batch with score = sum of [e, v, e-v, e*v] (weights are NOT softmaxed)")
 
     def ignores_padding(fn: Callable[..., torch.Tensor]) -> None:
         noisy = behaviours.clone()
         noisy[mask == 0] = 9.0
-        _close(fn(noisy, target, mask, sum_score), expected, "values at padded positions must not change the result")
+        assert_tensor_close(fn(noisy, target, mask, sum_score), expected, "values at padded positions must not change the result")
 
     def extra_padding(fn: Callable[..., torch.Tensor]) -> None:
         wider = torch.cat([behaviours, torch.full((2, 2, 2), 5.0)], dim=1)  # [2, 5, 2]
-        _close(fn(wider, target, torch.cat([mask, torch.zeros(2, 2)], dim=1), sum_score), expected,
-               "adding padded columns must change nothing")
+        assert_tensor_close(fn(wider, target, torch.cat([mask, torch.zeros(2, 2)], dim=1), sum_score), expected,
+                            "adding padded columns must change nothing")
 
     def empty_history(fn: Callable[..., torch.Tensor]) -> None:
         out = fn(behaviours, target, torch.tensor([[0.0, 0.0, 0.0], [1.0, 1.0, 1.0]]), sum_score)
-        _close(out[0], torch.zeros(2), "an empty history must pool to zeros (not NaN)")
+        assert_tensor_close(out[0], torch.zeros(2), "an empty history must pool to zeros (not NaN)")
 
     return [("hand-computed value", hand_value), ("padding is ignored", ignores_padding),
             ("padding columns", extra_padding), ("empty history", empty_history)]
@@ -93,7 +82,7 @@ def check_local_activation_pool(fn: Callable[..., torch.Tensor], verbose: bool =
     Returns:
         True when all checks pass.
     """
-    return _run(pool_cases(), fn, verbose)
+    return check_cases(pool_cases(), fn, verbose)
 
 
 # ---------------------------------------------------------------- Dice
@@ -106,8 +95,8 @@ def dice_cases() -> list[Case]:
         x = torch.tensor([[1.0, -1.0], [-1.0, 1.0]])
         expected = torch.tensor([[_sig(1) + (1 - _sig(1)) * 0.25, -(_sig(-1) + (1 - _sig(-1)) * 0.5)],
                                  [-(_sig(-1) + (1 - _sig(-1)) * 0.25), _sig(1) + (1 - _sig(1)) * 0.5]])
-        _close(fn(x, alpha, torch.ones(2)), expected,
-               "with batch mean 0 and variance 1, f(s) = sigmoid(s) * s + (1 - sigmoid(s)) * alpha * s")
+        assert_tensor_close(fn(x, alpha, torch.ones(2)), expected,
+                            "with batch mean 0 and variance 1, f(s) = sigmoid(s) * s + (1 - sigmoid(s)) * alpha * s")
 
     def shifted_stats(fn: Callable[..., torch.Tensor]) -> None:
         # column means [2, 4], variances [1, 4]: z = (x - mean) / std = [[-1, -1], [1, 1]]
@@ -115,20 +104,20 @@ def dice_cases() -> list[Case]:
         lo, hi = _sig(-1), _sig(1)
         expected = torch.tensor([[1 * (lo + (1 - lo) * 0.25), 2 * (lo + (1 - lo) * 0.5)],
                                  [3 * (hi + (1 - hi) * 0.25), 6 * (hi + (1 - hi) * 0.5)]])
-        _close(fn(x, alpha, torch.ones(2)), expected, "p(s) must use the standardised input (s - mean) / std")
+        assert_tensor_close(fn(x, alpha, torch.ones(2)), expected, "p(s) must use the standardised input (s - mean) / std")
 
     def masked_stats(fn: Callable[..., torch.Tensor]) -> None:
         x = torch.tensor([[1.0, 2.0], [3.0, 6.0], [100.0, -50.0]])
         out = fn(x, alpha, torch.tensor([1.0, 1.0, 0.0]))
         reference = fn(x[:2], alpha, torch.ones(2))
-        _close(out[:2], reference, "a padded row (mask 0) must not enter the batch statistics")
+        assert_tensor_close(out[:2], reference, "a padded row (mask 0) must not enter the batch statistics")
 
     def shapes(fn: Callable[..., torch.Tensor]) -> None:
         x = torch.tensor([[[1.0, 2.0], [3.0, 6.0]], [[2.0, 4.0], [0.0, 0.0]]])  # [2, 2, 2]: B, L, H
         mask = torch.tensor([[1.0, 1.0], [1.0, 0.0]])
         out = fn(x, alpha, mask)
         flat = fn(x.reshape(4, 2)[:3], alpha, torch.ones(3))
-        _close(out.reshape(4, 2)[:3], flat, "statistics run over every valid position of a [B, L, H] input")
+        assert_tensor_close(out.reshape(4, 2)[:3], flat, "statistics run over every valid position of a [B, L, H] input")
 
     return [("mean 0, variance 1", standard_stats), ("standardised gate", shifted_stats),
             ("masked statistics", masked_stats), ("[B, L, H] input", shapes)]
@@ -144,7 +133,7 @@ def check_dice(fn: Callable[..., torch.Tensor], verbose: bool = True) -> bool:
     Returns:
         True when all checks pass.
     """
-    return _run(dice_cases(), fn, verbose)
+    return check_cases(dice_cases(), fn, verbose)
 
 
 # ---------------------------------------------------------------- masked softmax
@@ -155,11 +144,11 @@ def softmax_cases() -> list[Case]:
 
     def hand_value(fn: Callable[..., torch.Tensor]) -> None:
         expected = torch.tensor([[0.25, 0.75, 0.0], [1 / 3, 1 / 3, 1 / 3]])
-        _close(fn(scores, mask), expected, "softmax over the valid positions only (padding gets exactly 0)")
+        assert_tensor_close(fn(scores, mask), expected, "softmax over the valid positions only (padding gets exactly 0)")
 
     def empty_history(fn: Callable[..., torch.Tensor]) -> None:
         out = fn(scores, torch.tensor([[0.0, 0.0, 0.0], [1.0, 1.0, 1.0]]))
-        _close(out[0], torch.zeros(3), "an empty history must get all-zero weights (not NaN)")
+        assert_tensor_close(out[0], torch.zeros(3), "an empty history must get all-zero weights (not NaN)")
 
     return [("hand-computed value", hand_value), ("empty history", empty_history)]
 
@@ -174,7 +163,7 @@ def check_masked_softmax(fn: Callable[..., torch.Tensor], verbose: bool = True) 
     Returns:
         True when all checks pass.
     """
-    return _run(softmax_cases(), fn, verbose)
+    return check_cases(softmax_cases(), fn, verbose)
 
 
 # ---------------------------------------------------------------- mini-batch aware L2
@@ -197,8 +186,8 @@ def mba_cases() -> list[Case]:
     weight, ids, counts, lam, expected = mba_example()
 
     def hand_value(fn: Callable[..., torch.Tensor]) -> None:
-        _close(fn(weight, ids, counts, lam), expected,
-               "penalty of the tiny batch: each distinct id once, scaled by 1 / n_j; padding (0) excluded")
+        assert_tensor_close(fn(weight, ids, counts, lam), expected,
+                            "penalty of the tiny batch: each distinct id once, scaled by 1 / n_j; padding (0) excluded")
 
     def only_present_rows(fn: Callable[..., torch.Tensor]) -> None:
         w = weight.clone().requires_grad_(True)
@@ -220,7 +209,7 @@ def check_mba_penalty(fn: Callable[..., torch.Tensor], verbose: bool = True) -> 
     Returns:
         True when all checks pass.
     """
-    return _run(mba_cases(), fn, verbose)
+    return check_cases(mba_cases(), fn, verbose)
 
 
 CHECKERS = {

@@ -10,18 +10,11 @@ from collections.abc import Callable
 import numpy as np
 import torch
 
-from seqlib.exercises._check import run_checks
+from seqlib.exercises._check import assert_tensor_close, check_cases
 
 Case = tuple[str, Callable[[Callable[..., object]], None]]
 
 
-def _close(actual: object, expected: torch.Tensor, what: str) -> None:
-    assert isinstance(actual, torch.Tensor), f"{what}: expected a tensor, got {type(actual).__name__}"
-    assert actual.shape == expected.shape, f"{what}: expected shape {tuple(expected.shape)}, got {tuple(actual.shape)}"
-    assert torch.isfinite(actual).all(), f"{what}: contains NaN or inf"
-    assert torch.allclose(actual.double(), expected.double(), atol=1e-5), (
-        f"{what}: expected {expected.tolist()}, got {actual.tolist()}"
-    )
 
 
 def _same_ids(actual: object, expected: list[int], what: str) -> None:
@@ -60,7 +53,7 @@ def check_split_sessions(fn: Callable[..., object], verbose: bool = True) -> boo
     Returns:
         True when all checks pass.
     """
-    return run_checks([(name, lambda c=case: c(fn)) for name, case in split_cases()], verbose)
+    return check_cases(split_cases(), fn, verbose)
 
 
 # ---------------------------------------------------------------- bias encoding
@@ -77,14 +70,14 @@ def bias_cases() -> list[Case]:
     def hand_value(fn: Callable[..., object]) -> None:
         expected = torch.tensor([[[111.0, 211.0], [121.0, 221.0], [131.0, 231.0]],
                                  [[112.0, 212.0], [122.0, 222.0], [132.0, 232.0]]])
-        _close(fn(w_k, w_t, w_c), expected, "BE[k, t, c] = wK[k] + wT[t] + wC[c]")
+        assert_tensor_close(fn(w_k, w_t, w_c), expected, "BE[k, t, c] = wK[k] + wT[t] + wC[c]")
 
     def gradient(fn: Callable[..., object]) -> None:
         params = [w.clone().requires_grad_() for w in (w_k, w_t, w_c)]
         fn(*params).sum().backward()
         grads = [p.grad if p.grad is not None else torch.zeros_like(p) for p in params]
-        _close(torch.cat(grads), torch.tensor([6.0, 6.0, 4.0, 4.0, 4.0, 6.0, 6.0]),
-               "gradients of sum(BE): each wK[k] is used T*d=6 times, wT[t] K*d=4 times, wC[c] K*T=6 times")
+        assert_tensor_close(torch.cat(grads), torch.tensor([6.0, 6.0, 4.0, 4.0, 4.0, 6.0, 6.0]),
+                            "gradients of sum(BE): each wK[k] is used T*d=6 times, wT[t] K*d=4 times, wC[c] K*T=6 times")
 
     return [("shape", shape), ("hand-computed values", hand_value), ("gradients reach all three", gradient)]
 
@@ -99,7 +92,7 @@ def check_bias_encoding(fn: Callable[..., object], verbose: bool = True) -> bool
     Returns:
         True when all checks pass.
     """
-    return run_checks([(name, lambda c=case: c(fn)) for name, case in bias_cases()], verbose)
+    return check_cases(bias_cases(), fn, verbose)
 
 
 # ---------------------------------------------------------------- masked session pooling
@@ -122,16 +115,16 @@ def pooling_cases() -> list[Case]:
     x, mask, expected = pooling_example()
 
     def hand_value(fn: Callable[..., object]) -> None:
-        _close(fn(x, mask), expected, "mean over valid positions only (session 1: mean of 2 rows; session 2: 1 row)")
+        assert_tensor_close(fn(x, mask), expected, "mean over valid positions only (session 1: mean of 2 rows; session 2: 1 row)")
 
     def ignores_padding(fn: Callable[..., object]) -> None:
         noisy = x.clone()
         noisy[mask == 0] = -7.0
-        _close(fn(noisy, mask), expected, "values at padded positions must not change the session vector")
+        assert_tensor_close(fn(noisy, mask), expected, "values at padded positions must not change the session vector")
 
     def empty_session(fn: Callable[..., object]) -> None:
         out = fn(x, torch.zeros_like(mask))
-        _close(out, torch.zeros(1, 3, 2), "empty sessions must give zero vectors (not NaN from 0/0)")
+        assert_tensor_close(out, torch.zeros(1, 3, 2), "empty sessions must give zero vectors (not NaN from 0/0)")
 
     return [("hand-computed value", hand_value), ("padding is ignored", ignores_padding),
             ("empty sessions", empty_session)]
@@ -147,7 +140,7 @@ def check_session_pool(fn: Callable[..., object], verbose: bool = True) -> bool:
     Returns:
         True when all checks pass.
     """
-    return run_checks([(name, lambda c=case: c(fn)) for name, case in pooling_cases()], verbose)
+    return check_cases(pooling_cases(), fn, verbose)
 
 
 CHECKERS = {
