@@ -43,3 +43,18 @@ def test_first_code_cell_is_colab_setup(path: Path) -> None:
     code_lines = [line.split("#", 1)[0] for line in source.splitlines()]  # comments may explain
     offending = [line for line in code_lines if REINSTALL.search(line)]
     assert not offending, f"never (re)install torch or numpy: {offending}"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_live_widgets_are_hidden_and_followed_by_a_static_viewer(path: Path) -> None:
+    """A live ipywidgets cell is for Jupyter/Colab only: the build neither runs nor shows it
+    (``skip-execution``, ``remove-output``), and the kernel-free viewer cell comes right after."""
+    nb = nbformat.read(path, as_version=4)
+    code = [cell for cell in nb.cells if cell.cell_type == "code"]
+    for index, cell in enumerate(code):
+        if "seqlib.widgets" not in cell.source:
+            continue
+        tags = set(cell.metadata.get("tags", []))
+        assert {"skip-execution", "remove-output"} <= tags, f"widget cell {index} is tagged {sorted(tags)}"
+        following = code[index + 1].source if index + 1 < len(code) else ""
+        assert "frame_viewer(" in following, f"widget cell {index} is not followed by a frame_viewer cell"
