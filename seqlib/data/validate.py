@@ -10,7 +10,9 @@ import pandas as pd
 LOG_COLUMNS = ("user_id", "item_id", "cate_id", "timestamp")
 
 
-def validate_log(log: pd.DataFrame, require_label: bool = False, extra: Iterable[str] = ()) -> None:
+def validate_log(
+    log: pd.DataFrame, require_label: bool = False, extra: Iterable[str] = (), name: str = "log"
+) -> None:
     """Raise ``ValueError`` naming the first problem found in an interaction log.
 
     Checks: it is a DataFrame, it is not empty, the columns ``user_id, item_id, cate_id,
@@ -21,19 +23,20 @@ def validate_log(log: pd.DataFrame, require_label: bool = False, extra: Iterable
         log: the interaction log, one row per event.
         require_label: also require a ``label`` column.
         extra: further column names that must be present.
+        name: what to call the log in messages (e.g. ``"log 'ml-1m'"`` when there are several).
 
     Raises:
         TypeError: ``log`` is not a DataFrame.
         ValueError: a column is missing, the log is empty, or a value is out of range.
     """
     if not isinstance(log, pd.DataFrame):
-        raise TypeError(f"expected a pandas DataFrame as the log, got {type(log).__name__}")
+        raise TypeError(f"expected a pandas DataFrame as the {name}, got {type(log).__name__}")
     needed = list(LOG_COLUMNS) + (["label"] if require_label else []) + list(extra)
     missing = [c for c in needed if c not in log.columns]
     if missing:
-        raise ValueError(f"log is missing column(s) {missing}; it has {list(log.columns)}")
+        raise ValueError(f"{name} is missing the column(s) {missing} (it has {list(log.columns)}); add each missing column")
     if len(log) == 0:
-        raise ValueError("log is empty: no events to build samples from")
+        raise ValueError(f"{name} is empty: it has no events")
     for col in ("user_id", "item_id", "cate_id"):
         values = log[col]
         if not pd.api.types.is_integer_dtype(values):

@@ -15,12 +15,9 @@ from torch import nn
 from torch.nn import functional as F
 
 from seqlib.nn.dice import activation
+from seqlib.nn.layers import masked_softmax
 
 Normalize = Literal["softmax"] | None
-
-# Added to padded scores before a softmax: exp() of it is exactly 0 next to any real score.
-_PAD_SCORE = -1e9
-
 
 def activation_features(behaviours: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     """The activation unit's input ``[e_j, v_A, e_j - v_A, e_j * v_A]`` (element-wise product).
@@ -34,19 +31,6 @@ def activation_features(behaviours: torch.Tensor, target: torch.Tensor) -> torch
     """
     target = target.expand_as(behaviours)
     return torch.cat([behaviours, target, behaviours - target, behaviours * target], dim=-1)
-
-
-def masked_softmax(scores: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-    """Softmax over the valid positions; 0 on padding and an all-zero row for an empty history.
-
-    Args:
-        scores: raw scores.  # [B, L]
-        mask: 0/1 float mask of valid positions.  # [B, L]
-
-    Returns:
-        Weights summing to 1 over the valid positions of each non-empty row.  # [B, L]
-    """
-    return torch.softmax(scores.masked_fill(mask == 0, _PAD_SCORE), dim=-1) * mask
 
 
 def local_activation(

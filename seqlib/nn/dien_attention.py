@@ -8,9 +8,7 @@ import math
 import torch
 from torch import nn
 
-# Added to padded scores before the softmax: exp() of it is exactly 0 next to any real score,
-# and an all-padding row stays finite (its weights are then zeroed by the mask).
-_PAD_SCORE = -1e9
+from seqlib.nn.layers import masked_softmax
 
 
 class BilinearAttention(nn.Module):
@@ -53,6 +51,4 @@ class BilinearAttention(nn.Module):
         Returns:
             Weights summing to 1 over the valid steps of each non-empty row.  # [B, L]
         """
-        s = self.scores(states, target) / temperature  # [B, L]
-        weights = torch.softmax(s.masked_fill(mask == 0, _PAD_SCORE), dim=-1)  # [B, L]
-        return weights * mask  # [B, L]
+        return masked_softmax(self.scores(states, target) / temperature, mask)  # [B, L]

@@ -109,3 +109,21 @@ def masked_mean(values: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
     total = (values * mask.unsqueeze(-1)).sum(dim=-2)  # [*, D]
     count = mask.sum(dim=-1, keepdim=True).clamp(min=1.0)  # [*, 1]
     return total / count
+
+
+# Added to padded scores before a softmax: exp() of it is exactly 0 next to any real score, and an
+# all-padding row stays finite (its weights are then zeroed by the mask).
+_PAD_SCORE = -1e9
+
+
+def masked_softmax(scores: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """Softmax over the valid positions; 0 on padding and an all-zero row for an empty history.
+
+    Args:
+        scores: raw scores.  # [B, L]
+        mask: 0/1 float mask of valid positions.  # [B, L]
+
+    Returns:
+        Weights summing to 1 over the valid positions of each non-empty row.  # [B, L]
+    """
+    return torch.softmax(scores.masked_fill(mask == 0, _PAD_SCORE), dim=-1) * mask

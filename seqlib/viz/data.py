@@ -23,8 +23,8 @@ from matplotlib.lines import Line2D
 
 from seqlib.data.batch import Batch, length_mask
 from seqlib.data.sessions import session_breaks
+from seqlib.data.validate import validate_log
 
-LOG_COLUMNS = ("user_id", "item_id", "cate_id", "timestamp")
 DAY = 86400.0
 # Marker and legend text per value of the marker column; other columns cycle through _MARKERS.
 _NAMED_MARKERS = {
@@ -36,17 +36,6 @@ _HISTORY_FIELDS = ("hist_item", "hist_cate", "hist_time", "neg_item", "neg_cate"
 
 
 # ---------------------------------------------------------------- statistics of a log
-def _check_log(log: pd.DataFrame, name: str = "log") -> None:
-    """Raise a clear error unless ``log`` is a non-empty DataFrame with the log columns."""
-    if not isinstance(log, pd.DataFrame):
-        raise TypeError(f"{name} must be a pandas DataFrame, got {type(log).__name__}")
-    missing = [c for c in LOG_COLUMNS if c not in log.columns]
-    if missing:
-        raise ValueError(f"{name} is missing the column(s) {missing}; a log needs {list(LOG_COLUMNS)}")
-    if len(log) == 0:
-        raise ValueError(f"{name} is empty")
-
-
 def history_lengths(log: pd.DataFrame) -> np.ndarray:
     """Number of events of each user.
 
@@ -56,7 +45,7 @@ def history_lengths(log: pd.DataFrame) -> np.ndarray:
     Returns:
         One count per user, in ``user_id`` order.  # [U]
     """
-    _check_log(log)
+    validate_log(log)
     return log.groupby("user_id", sort=True).size().to_numpy()
 
 
@@ -69,7 +58,7 @@ def event_gaps(log: pd.DataFrame) -> np.ndarray:
     Returns:
         One gap per event that has an earlier event of its user (``N - U`` values, >= 0).  # [N - U]
     """
-    _check_log(log)
+    validate_log(log)
     user = log["user_id"].to_numpy()
     ts = log["timestamp"].to_numpy(dtype=np.int64)
     order = np.lexsort((ts, user))
@@ -94,7 +83,7 @@ def log_summary(logs: Mapping[str, pd.DataFrame], gap: float = 1800) -> pd.DataF
         raise ValueError("log_summary needs at least one log, got none")
     rows = []
     for name, log in logs.items():
-        _check_log(log, f"log {name!r}")
+        validate_log(log, name=f"log {name!r}")
         lengths, gaps = history_lengths(log), event_gaps(log)
         rows.append({
             "data set": name,
@@ -138,7 +127,7 @@ def plot_sequence_stats(
     if not gap > 0:
         raise ValueError(f"gap must be > 0 seconds, got {gap}")
     for name, log in logs.items():
-        _check_log(log, f"log {name!r}")
+        validate_log(log, name=f"log {name!r}")
     lengths = {name: history_lengths(log) for name, log in logs.items()}
     gaps = {name: event_gaps(log) for name, log in logs.items()}
     longest = max(int(x.max()) for x in lengths.values())
@@ -213,7 +202,7 @@ def plot_history(
     Raises:
         ValueError: missing columns, an empty log, a user without events, ``max_events < 1``.
     """
-    _check_log(log)
+    validate_log(log)
     if marker_by == "auto":
         marker_by = next((c for c in ("label", "behavior") if c in log.columns), None)
     for column in (color_by, marker_by):

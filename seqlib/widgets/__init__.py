@@ -9,6 +9,8 @@ notebook executor's output capture.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import matplotlib.pyplot as plt
 from matplotlib.figure import Figure
 
@@ -30,4 +32,31 @@ def show_figure(out: "ipywidgets.Output", fig: Figure) -> None:  # noqa: F821 - 
     out.append_display_data(Image(data=png, format="png"))
 
 
-__all__ = ["show_figure"]
+def candidate_explorer(
+    candidates: list[str], control: "ipywidgets.ValueWidget", draw: Callable[[str, object], Figure]  # noqa: F821
+) -> "ipywidgets.VBox":  # noqa: F821 - imported lazily
+    """A candidate menu next to one more control; either redraws ``draw(candidate, value)``.
+
+    Args:
+        candidates: the menu's labels.
+        control: the second control (a toggle, a slider); its ``value`` is passed to ``draw``.
+        draw: makes the figure for a candidate label and the control's value.
+
+    Returns:
+        ``VBox([HBox([menu, control]), output])``, drawn once for the first candidate.
+    """
+    import ipywidgets as widgets
+
+    choice = widgets.Dropdown(options=list(candidates), description="candidate")
+    out = widgets.Output()
+
+    def redraw(_: object = None) -> None:
+        show_figure(out, draw(choice.value, control.value))
+
+    choice.observe(redraw, names="value")
+    control.observe(redraw, names="value")
+    redraw()
+    return widgets.VBox([widgets.HBox([choice, control]), out])
+
+
+__all__ = ["candidate_explorer", "show_figure"]

@@ -4,11 +4,12 @@ through :func:`seqlib.viz.viewer.frame_viewer`."""
 from __future__ import annotations
 
 import torch
+from matplotlib.figure import Figure
 
 from seqlib.data.batch import Batch
 from seqlib.models.dien import DIEN
 from seqlib.viz.dien import plot_gate_scaling, with_candidate
-from seqlib.widgets import show_figure
+from seqlib.widgets import candidate_explorer
 
 
 def gate_scaling_widget(
@@ -26,16 +27,9 @@ def gate_scaling_widget(
     """
     import ipywidgets as widgets
 
-    choice = widgets.Dropdown(options=list(candidates), description="candidate")
+    def draw(label: str, temperature: float) -> Figure:
+        item, cate, relevant = candidates[label]
+        return plot_gate_scaling(model, with_candidate(sample, item, cate), temperature, relevant)
+
     temperature = widgets.FloatLogSlider(value=1.0, base=10, min=-1.5, max=1.5, step=0.1, description="temperature")
-    out = widgets.Output()
-
-    def redraw(_: object = None) -> None:
-        item, cate, relevant = candidates[choice.value]
-        fig = plot_gate_scaling(model, with_candidate(sample, item, cate), temperature.value, relevant)
-        show_figure(out, fig)
-
-    choice.observe(redraw, names="value")
-    temperature.observe(redraw, names="value")
-    redraw()
-    return widgets.VBox([widgets.HBox([choice, temperature]), out])
+    return candidate_explorer(list(candidates), temperature, draw)

@@ -4,12 +4,13 @@
 from __future__ import annotations
 
 import torch
+from matplotlib.figure import Figure
 
 from seqlib.data.batch import Batch
 from seqlib.models.din import DIN
 from seqlib.viz.din import plot_attention
 from seqlib.viz.dien import with_candidate
-from seqlib.widgets import show_figure
+from seqlib.widgets import candidate_explorer
 
 
 def attention_widget(
@@ -27,16 +28,9 @@ def attention_widget(
     """
     import ipywidgets as widgets
 
-    choice = widgets.Dropdown(options=list(candidates), description="candidate")
+    def draw(label: str, softmax: bool) -> Figure:
+        item, cate, relevant = candidates[label]
+        return plot_attention(model, with_candidate(sample, item, cate), relevant, softmax, title=label)
+
     softmax = widgets.ToggleButton(value=False, description="softmax", tooltip="normalise the weights")
-    out = widgets.Output()
-
-    def redraw(_: object = None) -> None:
-        item, cate, relevant = candidates[choice.value]
-        fig = plot_attention(model, with_candidate(sample, item, cate), relevant, softmax.value, title=choice.value)
-        show_figure(out, fig)
-
-    choice.observe(redraw, names="value")
-    softmax.observe(redraw, names="value")
-    redraw()
-    return widgets.VBox([widgets.HBox([choice, softmax]), out])
+    return candidate_explorer(list(candidates), softmax, draw)
