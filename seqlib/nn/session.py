@@ -14,6 +14,7 @@ from typing import Literal
 
 import torch
 from torch import nn
+from torch.nn import functional as F
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 from seqlib.nn.dien_attention import BilinearAttention
@@ -77,7 +78,11 @@ class BiasEncoding(nn.Module):
         back = n_sess.unsqueeze(1) - 1 - slot  # [B, K]
         back = torch.where(back >= 0, back, slot)  # [B, K]
         be = bias_encoding(self.w_k, self.w_t, self.w_c)  # [K, T, d]
-        return x + be[back]  # [B, K, T, d]
+        # be[back] as a one-hot product: the same values, and a backward pass that is a matmul
+        # (the backward of advanced indexing accumulates in a thread-dependent order on CPU, so
+        # training was not bit-for-bit repeatable under a seed with 2 threads).
+        pick = F.one_hot(back, n_slots).to(x.dtype)  # [B, K, K]
+        return x + torch.einsum("bkj,jtd->bktd", pick, be)  # [B, K, T, d]
 
 
 class SessionExtractor(nn.Module):
