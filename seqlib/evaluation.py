@@ -68,7 +68,9 @@ def compare_models(
     models: Iterable[str],
     dataset: str = "synthetic",
     seeds: Iterable[int] = (0,),
-    epochs: int = 2,
+    epochs: int | None = None,
+    max_epochs: int = 30,
+    patience: int = 2,
     batch_size: int = 512,
     lr: float = 3e-3,
     dim: int = 8,
@@ -78,34 +80,50 @@ def compare_models(
 ) -> tuple[pd.DataFrame, str]:
     """Train each model on the same split with the same budget and report test AUC/GAUC.
 
+    The default budget trains every run until convergence (:func:`~seqlib.train.fit` with
+    ``epochs=None``): early stopping on a validation split held out from the end of each user's
+    training samples, best weights restored; the test set is scored once, at the end.
+    ``epochs=k`` gives every run exactly ``k`` passes instead (a fixed budget).
+
     Args:
-        models: registered names, e.g. ``["base", "din", "dien", "dsin"]``.
+        models: registered names, e.g. ``["base", "din", "dien", "dsin"]`` (each once).
         dataset: a name of :data:`DATASETS` (ignored when ``data`` is given).
-        seeds: one training run per seed (seeded initialisation and sample order).
-        epochs: passes over the training set for every model.
+        seeds: one training run per seed (seeded initialisation, sample order and negatives);
+            each once.
+        epochs: None (early stopping) or a fixed number of passes for every run.
+        max_epochs: the most passes early stopping may take.
+        patience: early stopping's patience in epochs.
         batch_size: samples per step.
         lr: Adam learning rate.
         dim: embedding size per field for every model.
         model_kwargs: extra constructor options per model name.
         data: a ``(train, test)`` pair to use instead of a named data set.
-        progress: show training progress bars.
+        progress: show training progress (a bar and one line per epoch).
 
     Returns:
         ``(results, table)``: one row per model with the mean ``auc, gauc, valid_users`` and
-        ``auc_std, gauc_std`` (0 for one seed), ``seconds`` of training, ``runs``; and the
-        printed table (``mean ± std`` when several seeds). ``results.attrs["runs"]`` holds the
-        per-seed rows.
+        ``auc_std, gauc_std`` (0 for one seed), the mean ``epochs`` kept (the best epoch under
+        early stopping), ``seconds`` of training, ``runs``; and the printed table (``mean ± std``
+        when several seeds). ``results.attrs["runs"]`` holds the per-seed rows (with
+        ``epochs_run``, the passes actually made).
 
     Raises:
-        ValueError: an unknown model name (the message lists the known ones), no models or
-            no seeds.
+        ValueError: an unknown or repeated model name (the message lists the known ones), a
+            repeated seed, no models or no seeds, or a bad budget argument.
     """
-    names = [m.lower() for m in models]
+    names = [str(m).lower() for m in models]
     seeds = list(seeds)
     if not names:
         raise ValueError("compare_models needs at least one model name")
     if not seeds:
         raise ValueError("compare_models needs at least one seed")
+    for what, values in (("model name", names), ("seed", seeds)):
+        repeated = sorted({str(v) for v in values if values.count(v) > 1})
+        if repeated:
+            raise ValueError(
+                f"repeated {what}(s) {repeated}: each run would merge into one row; list each {what} once "
+                "(compare variants of one model with model_kwargs in separate calls)"
+            )
     unknown = [m for m in names if m not in available()]
     if unknown:
         raise ValueError(f"unknown model(s) {unknown}; known models: {', '.join(available())}")
@@ -116,15 +134,24 @@ def compare_models(
         for seed in seeds:
             torch.manual_seed(seed)
             model = create(name, train.vocab, dim=dim, **model_kwargs.get(name, {}))
+            if progress:
+                print(f"{name}, seed {seed}:", flush=True)
             start = time.perf_counter()
-            fit(model, train, epochs=epochs, batch_size=batch_size, lr=lr, seed=seed, progress=progress)
+            history = fit(
+                model, train, epochs=epochs, max_epochs=max_epochs, patience=patience,
+                batch_size=batch_size, lr=lr, seed=seed, progress=progress,
+            )
             seconds = time.perf_counter() - start
-            runs.append({"model": name, "seed": seed, **evaluate(model, test), "seconds": seconds})
+            runs.append({
+                "model": name, "seed": seed, **evaluate(model, test), "epochs": history.attrs["best_epoch"],
+                "epochs_run": history.attrs["epochs_run"], "seconds": seconds,
+            })
     per_seed = pd.DataFrame(runs)
     grouped = per_seed.groupby("model", sort=False)
     results = grouped.agg(
         auc=("auc", "mean"), auc_std=("auc", "std"), gauc=("gauc", "mean"), gauc_std=("gauc", "std"),
-        valid_users=("valid_users", "mean"), seconds=("seconds", "mean"), runs=("seed", "size"),
+        valid_users=("valid_users", "mean"), epochs=("epochs", "mean"), seconds=("seconds", "mean"),
+        runs=("seed", "size"),
     ).reset_index()
     results[["auc_std", "gauc_std"]] = results[["auc_std", "gauc_std"]].fillna(0.0)
     results["valid_users"] = results["valid_users"].round().astype(int)
@@ -133,7 +160,8 @@ def compare_models(
 
 
 def format_table(results: pd.DataFrame) -> str:
-    """The seed chapter's table: ``model, auc, gauc, valid_users`` (``mean ± std`` for several runs)."""
+    """The seed chapter's table: ``model, auc, gauc, valid_users`` (``mean ± std`` for several
+    runs) and the epochs each model trained for."""
     several = bool((results["runs"] > 1).any())
 
     def cell(mean: float, std: float) -> str:
@@ -147,6 +175,8 @@ def format_table(results: pd.DataFrame) -> str:
             "valid_users": results["valid_users"],
         }
     )
+    if "epochs" in results:
+        shown["epochs"] = [f"{e:g}" for e in results["epochs"].round(1)]
     return shown.to_string(index=False)
 
 

@@ -1,10 +1,18 @@
-"""Training and evaluation loops shared by every model (book chapter 1, "Training")."""
+"""Training and evaluation loops shared by every model (book chapter 1, "Training").
+
+``fit`` trains until the validation AUC stops improving (early stopping on a validation split
+taken from the end of each user's training samples, best weights restored), or for a fixed
+number of epochs when ``epochs`` is given. Either way it refuses a run that diverged.
+"""
 
 from __future__ import annotations
 
 import copy
+import math
+import numbers
 import sys
 import time
+from typing import Literal
 
 import numpy as np
 import pandas as pd
@@ -12,16 +20,58 @@ import torch
 from torch import nn
 from tqdm import tqdm
 
-from seqlib.data.samples import SampleSet
+from seqlib.data.samples import SampleSet, split_validation
 from seqlib.metrics import auc, gauc
 
+Optimizer = Literal["adam", "adamw", "sgd"]
+# A batch loss this many times the first batch's loss means the run diverged (a step size far
+# too large); the first-epoch loss of a sane run never comes near it.
+_DIVERGED_FACTOR = 100.0
 
-def _summary(row: dict[str, float], epochs: int, n_batches: int) -> str:
+
+class TrainingDiverged(FloatingPointError):
+    """Training produced a non-finite or exploding loss, or predictions that collapsed."""
+
+
+def _summary(row: dict[str, float], epochs: int | None, n_batches: int) -> str:
     """One readable line per epoch, e.g. ``epoch 1/2: 137 batches in 0.7 s, train_loss 0.6856``."""
-    text = f"epoch {row['epoch']}/{epochs}: {n_batches} batches in {row['seconds']:.1f} s, train_loss {row['train_loss']:.4f}"
+    of = f"/{epochs}" if epochs is not None else ""
+    text = f"epoch {row['epoch']}{of}: {n_batches} batches in {row['seconds']:.1f} s, train_loss {row['train_loss']:.4f}"
     if "valid_auc" in row:
         text += f", valid_auc {row['valid_auc']:.4f}, valid_gauc {row['valid_gauc']:.4f}"
     return text
+
+
+def check_compatible(model: nn.Module, data: SampleSet, name: str = "data") -> None:
+    """Refuse a sample set built with another vocabulary than the model's.
+
+    Args:
+        model: a model built by ``create(name, vocab)`` (it remembers the vocabulary's fingerprint).
+        data: the samples to train on or score.
+        name: what to call ``data`` in the message.
+
+    Raises:
+        ValueError: the vocabularies differ (the ids would index the wrong embedding rows).
+    """
+    expected = getattr(model, "vocab_fingerprint", None)
+    if expected is not None and expected != data.vocab.fingerprint:
+        raise ValueError(
+            f"{name} was built with another vocabulary than the model (fingerprint {data.vocab.fingerprint}, "
+            f"model {expected}): its ids would index the wrong embedding rows. Score samples from the same "
+            "build_samples call whose vocab built the model."
+        )
+
+
+def _check_two_classes(data: SampleSet, name: str) -> None:
+    """Raise before any training when AUC is undefined on ``data`` (empty, or one class only)."""
+    if len(data) == 0:
+        raise ValueError(f"the {name} set is empty")
+    labels = data.frame["label"].to_numpy()
+    if labels.min() == labels.max():
+        raise ValueError(
+            f"the {name} set has only label {labels[0]:g} ({len(labels)} samples): AUC is undefined. "
+            "Use more data or another split."
+        )
 
 
 @torch.no_grad()
@@ -30,26 +80,45 @@ def predict(model: nn.Module, data: SampleSet, batch_size: int = 4096, device: s
 
     Args:
         model: a model with ``forward(batch) -> logits``.
-        data: the samples to score.
+        data: the samples to score (built with the model's vocabulary).
         batch_size: samples per forward pass.
         device: where to run the model.
 
     Returns:
         Probabilities.  # [N]
+
+    Raises:
+        ValueError: ``data`` comes from another vocabulary than the model.
     """
+    check_compatible(model, data)
     was_training = model.training
     model.eval()
-    out = [torch.sigmoid(model(batch.to(device))).cpu() for batch in data.batches(batch_size)]
-    model.train(was_training)
-    return torch.cat(out).numpy()
+    try:
+        out = [torch.sigmoid(model(batch.to(device))).cpu() for batch in data.batches(batch_size)]
+    finally:
+        model.train(was_training)
+    return torch.cat(out).numpy() if out else np.zeros(0, dtype=np.float32)
 
 
-def evaluate(model: nn.Module, data: SampleSet, batch_size: int = 4096, device: str | torch.device = "cpu") -> dict[str, float]:
+def evaluate(
+    model: nn.Module, data: SampleSet, batch_size: int = 4096, device: str | torch.device = "cpu", name: str = "test"
+) -> dict[str, float]:
     """AUC, GAUC, valid users and log loss of ``model`` on ``data``.
+
+    Args:
+        model: the model.
+        data: the samples to score.
+        batch_size: samples per forward pass.
+        device: where to run the model.
+        name: what to call ``data`` in error messages.
 
     Returns:
         ``{"auc", "gauc", "valid_users", "logloss"}``.
+
+    Raises:
+        ValueError: ``data`` is empty or has one class only.
     """
+    _check_two_classes(data, name)
     p = predict(model, data, batch_size, device)
     y = data.frame["label"].to_numpy()
     g, n_valid = gauc(data.frame["user_id"].to_numpy(), y, p)
@@ -58,91 +127,190 @@ def evaluate(model: nn.Module, data: SampleSet, batch_size: int = 4096, device: 
     return {"auc": auc(y, p), "gauc": g, "valid_users": n_valid, "logloss": logloss}
 
 
+def make_optimizer(
+    model: nn.Module, name: Optimizer = "adam", lr: float = 3e-3, weight_decay: float = 0.0
+) -> torch.optim.Optimizer:
+    """The optimiser ``fit`` uses.
+
+    ``"adam"``: Adam, whose ``weight_decay`` is an L2 term added to the gradient — and then
+    divided by Adam's running gradient scale, so its strength is not ``weight_decay`` (book
+    chapter 2); ``"adamw"``: decoupled weight decay; ``"sgd"``: plain SGD, where an L2 term acts
+    at face value (the setting of DIN's Eq. 5).
+
+    Args:
+        model: the model whose parameters are trained.
+        name: ``"adam"``, ``"adamw"`` or ``"sgd"``.
+        lr: learning rate.
+        weight_decay: L2 / decay strength on all parameters.
+
+    Returns:
+        The optimiser.
+    """
+    if name == "adam":
+        return torch.optim.Adam(model.parameters(), lr=lr, weight_decay=weight_decay)
+    if name == "adamw":
+        return torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=weight_decay)
+    if name == "sgd":
+        return torch.optim.SGD(model.parameters(), lr=lr, weight_decay=weight_decay)
+    raise ValueError(f"optimizer must be 'adam', 'adamw' or 'sgd', got {name!r}")
+
+
+def _positive(name: str, value: object, integer: bool = False, allow_zero: bool = False) -> None:
+    """Raise a ValueError naming ``name`` unless ``value`` is a finite positive number (or int)."""
+    kind = numbers.Integral if integer else numbers.Real
+    ok = isinstance(value, kind) and not isinstance(value, bool) and math.isfinite(value)
+    if not ok or value < 0 or (value == 0 and not allow_zero):
+        what = "a positive integer" if integer else ("a finite number >= 0" if allow_zero else "a finite number > 0")
+        raise ValueError(f"{name} must be {what}, got {value!r}")
+
+
 def fit(
     model: nn.Module,
     train: SampleSet,
     valid: SampleSet | None = None,
-    epochs: int = 2,
+    epochs: int | None = None,
+    max_epochs: int = 30,
+    patience: int = 2,
+    valid_frac: float = 0.1,
     batch_size: int = 512,
     lr: float = 3e-3,
     weight_decay: float = 0.0,
+    optimizer: Optimizer = "adam",
     seed: int = 0,
-    patience: int | None = None,
     progress: bool = True,
     device: str | torch.device = "cpu",
 ) -> pd.DataFrame:
-    """Train ``model`` with Adam on ``model.loss(batch)``; deterministic on CPU under ``seed``.
+    """Train ``model`` on ``model.loss(batch)``; deterministic on CPU under ``seed``.
 
-    Each epoch visits the training samples once in a seeded random order. With ``valid``, the
-    validation AUC/GAUC is computed after each epoch; with ``patience`` as well, training stops
-    after that many epochs without a better validation AUC and the best weights are restored.
+    Two budgets:
+
+    * ``epochs=None`` (default): **until convergence**. After each epoch the validation AUC is
+      computed; training stops after ``patience`` epochs without a better one (or at
+      ``max_epochs``) and the best weights are restored. Without ``valid``, the chronologically
+      last ``valid_frac`` of each user's training samples are held out as the validation set
+      (:func:`~seqlib.data.samples.split_validation`) and the model trains on the rest; the test
+      set is never looked at.
+    * ``epochs=k``: exactly ``k`` passes, a fixed budget (``valid``, when given, is only
+      reported).
+
+    Each epoch visits the training samples once in a seeded random order, with freshly drawn
+    auxiliary negatives for every batch.
 
     Args:
         model: a model exposing ``loss(batch) -> scalar``.
         train: training samples.
-        valid: optional validation samples.
-        epochs: passes over the training set.
+        valid: validation samples (default: split off ``train`` when early stopping).
+        epochs: None for early stopping, or a fixed number of passes.
+        max_epochs: the most passes early stopping may take.
+        patience: epochs without a better validation AUC before stopping.
+        valid_frac: share of each user's training samples held out when ``valid`` is None.
         batch_size: samples per step.
-        lr: Adam learning rate.
-        weight_decay: Adam's L2 penalty on all parameters (plain L2; DIN's mini-batch aware
-            regulariser is a model option instead).
-        seed: seeds the sample order and any randomness inside the model.
-        patience: early-stopping patience in epochs (needs ``valid``).
+        lr: learning rate.
+        weight_decay: L2 / decay strength on all parameters (see :func:`make_optimizer`; DIN's
+            mini-batch aware regulariser is a model option instead).
+        optimizer: ``"adam"`` (default), ``"adamw"`` or ``"sgd"``.
+        seed: seeds the sample order, the negatives and any randomness inside the model.
         progress: show a live text progress bar (plain tqdm on stdout, never a widget) and print
             one summary line per epoch, which is what the rendered book keeps.
         device: where to train.
 
     Returns:
-        One row per epoch: ``epoch, train_loss, seconds`` and, with ``valid``,
-        ``valid_auc, valid_gauc, valid_users``.
+        One row per epoch: ``epoch, train_loss, seconds`` and, with a validation set,
+        ``valid_auc, valid_gauc, valid_users``. ``attrs`` holds ``best_epoch`` (the epoch whose
+        weights the model keeps), ``epochs_run`` and ``stopped`` (``"patience"``,
+        ``"max_epochs"`` or ``"budget"``).
+
+    Raises:
+        ValueError: a bad argument (named), an empty training set, a validation set with one
+            class, or samples from another vocabulary than the model's.
+        TrainingDiverged: the loss became non-finite or exploded, or the predictions collapsed to
+            a constant (lower ``lr``).
     """
-    if epochs < 1:
-        raise ValueError(f"epochs must be >= 1, got {epochs}")
-    if patience is not None and valid is None:
-        raise ValueError("patience needs a validation set")
+    if epochs is not None:
+        _positive("epochs", epochs, integer=True)
+    _positive("max_epochs", max_epochs, integer=True)
+    _positive("patience", patience, integer=True)
+    _positive("batch_size", batch_size, integer=True)
+    _positive("lr", lr)
+    _positive("weight_decay", weight_decay, allow_zero=True)
+    if len(train) == 0:
+        raise ValueError("the training set is empty")
+    check_compatible(model, train, "the training set")
+    if epochs is None and valid is None:
+        train, valid = split_validation(train, valid_frac)
+    if valid is not None:
+        check_compatible(model, valid, "the validation set")
+        _check_two_classes(valid, "validation")
     torch.manual_seed(seed)
     generator = torch.Generator().manual_seed(seed)
     model.to(device)
-    optimizer = torch.optim.Adam(model.parameters(), lr=lr, weight_decay=weight_decay)
+    opt = make_optimizer(model, optimizer, lr, weight_decay)
     n_batches = (len(train) + batch_size - 1) // batch_size
+    budget = epochs if epochs is not None else max_epochs
     rows: list[dict[str, float]] = []
-    best_auc, best_state, stale = -np.inf, None, 0
-    for epoch in range(1, epochs + 1):
+    best_auc, best_state, best_epoch, stale = -np.inf, None, 0, 0
+    first_loss: float | None = None
+    stopped = "budget" if epochs is not None else "max_epochs"
+    for epoch in range(1, budget + 1):
         model.train()
         start, total, count = time.perf_counter(), 0.0, 0
         # A live bar that clears itself, then one summary line: the rendered book (which keeps
         # every bar refresh as a separate line) shows only the summary.
         bar = tqdm(
-            total=n_batches, desc=f"epoch {epoch}/{epochs}", file=sys.stdout, disable=not progress,
-            mininterval=5.0, delay=1.0, ncols=80, leave=False,
+            total=n_batches, desc=f"epoch {epoch}", file=sys.stdout, disable=not progress,
+            mininterval=2.0, delay=1.0, ncols=80, leave=False,
         )
-        for batch in train.batches(batch_size, shuffle=True, generator=generator):
-            batch = batch.to(device)
-            loss = model.loss(batch)
-            if not torch.isfinite(loss):
-                bar.close()
-                raise FloatingPointError(f"training loss became {loss.item()} in epoch {epoch}")
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
-            total += loss.item() * len(batch)
-            count += len(batch)
-            bar.update(1)
+        with bar:
+            for batch in train.batches(batch_size, shuffle=True, generator=generator):
+                batch = batch.to(device)
+                loss = model.loss(batch)
+                value = loss.item()
+                first_loss = value if first_loss is None else first_loss
+                if not math.isfinite(value) or value > _DIVERGED_FACTOR * max(first_loss, 1e-3):
+                    raise TrainingDiverged(
+                        f"training diverged in epoch {epoch}: batch loss {value:.4g} (first batch {first_loss:.4g}). "
+                        f"Lower the learning rate (lr={lr})."
+                    )
+                opt.zero_grad(set_to_none=True)
+                loss.backward()
+                opt.step()
+                total += value * len(batch)
+                count += len(batch)
+                bar.update(1)
         row = {"epoch": epoch, "train_loss": total / count, "seconds": time.perf_counter() - start}
         if valid is not None:
-            scores = evaluate(model, valid, device=device)
+            scores = evaluate(model, valid, device=device, name="validation")
             row.update(valid_auc=scores["auc"], valid_gauc=scores["gauc"], valid_users=scores["valid_users"])
-        bar.close()
         if progress:
             print(_summary(row, epochs, n_batches), flush=True)
         rows.append(row)
-        if patience is not None:
+        if epochs is None:
             if row["valid_auc"] > best_auc:
-                best_auc, best_state, stale = row["valid_auc"], copy.deepcopy(model.state_dict()), 0
+                best_auc, best_epoch, stale = row["valid_auc"], epoch, 0
+                best_state = copy.deepcopy(model.state_dict())
             else:
                 stale += 1
                 if stale >= patience:
+                    stopped = "patience"
                     break
     if best_state is not None:
         model.load_state_dict(best_state)
-    return pd.DataFrame(rows)
+    else:
+        best_epoch = len(rows)
+    if valid is not None:
+        _check_not_collapsed(model, valid, device, lr)
+    history = pd.DataFrame(rows)
+    history.attrs.update(best_epoch=best_epoch, epochs_run=len(rows), stopped=stopped)
+    if progress and epochs is None:
+        print(f"stopped after {len(rows)} epochs ({stopped}); kept epoch {best_epoch}, valid_auc {best_auc:.4f}", flush=True)
+    return history
+
+
+def _check_not_collapsed(model: nn.Module, valid: SampleSet, device: str | torch.device, lr: float) -> None:
+    """Raise :class:`TrainingDiverged` when the model gives (nearly) every sample the same score."""
+    p = predict(model, valid, device=device)
+    if len(p) >= 100 and len(np.unique(np.round(p, 6))) <= 2:
+        raise TrainingDiverged(
+            f"the trained model's predictions collapsed to {len(np.unique(np.round(p, 6)))} distinct value(s) on "
+            f"{len(p)} validation samples: training diverged. Lower the learning rate (lr={lr})."
+        )

@@ -39,6 +39,20 @@ def test_compare_models_rejects_unknown_names(small: tuple) -> None:
         load_samples("criteo")
 
 
+def test_compare_models_refuses_repeated_names_and_seeds(small: tuple) -> None:
+    with pytest.raises(ValueError, match="repeated model name\\(s\\) \\['base'\\]"):
+        compare_models(["base", "base"], data=small)
+    with pytest.raises(ValueError, match="repeated seed\\(s\\) \\['1'\\]"):
+        compare_models(["base"], data=small, seeds=(1, 1))
+
+
+def test_compare_models_trains_to_convergence_by_default(small: tuple) -> None:
+    results, table = compare_models(["base"], data=small, max_epochs=5, patience=1)
+    runs = results.attrs["runs"]
+    assert runs.epochs.iloc[0] >= 1 and runs.epochs_run.iloc[0] >= runs.epochs.iloc[0]
+    assert table.splitlines()[0].split()[-1] == "epochs"
+
+
 def test_shrink_test_keeps_earliest_rows(small: tuple) -> None:
     _, test = small
     head = shrink_test(test, 100)
@@ -49,7 +63,7 @@ def test_shrink_test_keeps_earliest_rows(small: tuple) -> None:
 def test_cli_prints_the_table(capsys: pytest.CaptureFixture) -> None:
     assert main(["compare", "base", "--epochs", "1"]) == 0
     out = capsys.readouterr().out
-    assert out.splitlines()[0].split() == ["model", "auc", "gauc", "valid_users"]
+    assert out.splitlines()[0].split() == ["model", "auc", "gauc", "valid_users", "epochs"]
 
 
 def test_cli_rejects_unknown_names(capsys: pytest.CaptureFixture) -> None:

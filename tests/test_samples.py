@@ -100,7 +100,7 @@ def test_session_tensors_are_causal_and_split_at_gaps() -> None:
 
 
 def test_label_free_logs_get_sampled_negatives() -> None:
-    log = tiny_log().drop(columns="label")
+    log = make_synthetic(n_users=60, seed=0).log.drop(columns="label")
     train, test = build_samples(log, test_frac=0.3)
     frame = pd.concat([train.frame, test.frame])
     assert (frame[frame.sampled].label == 0).all()
@@ -165,7 +165,7 @@ def test_bad_logs_are_named(change, message: str) -> None:
 
 @pytest.mark.parametrize(
     "kwargs, message",
-    [({"max_len": 0}, "max_len must be >= 1"), ({"gap": 0}, "gap must be > 0"),
+    [({"max_len": 0}, "max_len must be >= 1"), ({"gap": 0}, "gap must be a number of seconds > 0"),
      ({"test_frac": 1.0}, "test_frac"), ({"history": "clicks"}, "history")],
 )
 def test_bad_parameters_are_named(kwargs: dict, message: str) -> None:

@@ -8,7 +8,7 @@ import torch
 from seqlib.data import build_samples, make_synthetic
 from seqlib.evaluation import load_samples
 from seqlib.models import BaseModel, available, create
-from seqlib.train import evaluate, fit
+from seqlib.train import TrainingDiverged, evaluate, fit
 
 
 @pytest.fixture(scope="module")
@@ -76,18 +76,24 @@ def test_gradients_reach_history_embeddings(small: tuple) -> None:
 def test_fit_rejects_bad_arguments(small: tuple) -> None:
     train, _ = small
     model = create("base", train.vocab)
-    with pytest.raises(ValueError, match="epochs"):
+    with pytest.raises(ValueError, match="epochs must be a positive integer, got 0"):
         fit(model, train, epochs=0)
-    with pytest.raises(ValueError, match="patience needs a validation set"):
-        fit(model, train, patience=1)
+    with pytest.raises(ValueError, match="batch_size must be a positive integer, got 0"):
+        fit(model, train, batch_size=0)
+    with pytest.raises(ValueError, match="patience must be a positive integer, got 1.5"):
+        fit(model, train, patience=1.5)
+    with pytest.raises(ValueError, match="lr must be a finite number > 0, got nan"):
+        fit(model, train, lr=float("nan"))
 
 
 def test_early_stopping_restores_best(small: tuple) -> None:
     train, test = small
     torch.manual_seed(0)
     model = create("base", train.vocab)
-    history = fit(model, train, test, epochs=4, lr=0.05, patience=1, progress=False)
+    history = fit(model, train, test, max_epochs=4, lr=0.05, patience=1, progress=False)
     assert evaluate(model, test)["auc"] == pytest.approx(history.valid_auc.max())
+    assert history.attrs["best_epoch"] == int(history.valid_auc.idxmax()) + 1
+    assert history.attrs["stopped"] in ("patience", "max_epochs")
 
 
 @pytest.mark.parametrize("name", available())
@@ -109,3 +115,65 @@ def test_training_is_bit_for_bit_repeatable_with_two_threads(name: str) -> None:
         torch.set_num_threads(threads)
     for key, value in states[0].items():
         assert torch.equal(value, states[1][key]), f"{name}: parameter {key} differs between two seeded runs"
+
+
+def test_early_stopping_is_the_default_and_uses_a_validation_split(small: tuple) -> None:
+    train, _ = small
+    torch.manual_seed(0)
+    history = fit(create("base", train.vocab), train, max_epochs=6, patience=1, progress=False)
+    assert "valid_auc" in history.columns
+    assert history.attrs["stopped"] in ("patience", "max_epochs")
+    assert 1 <= history.attrs["best_epoch"] <= history.attrs["epochs_run"] <= 6
+    if history.attrs["stopped"] == "patience":  # stopped one epoch after the best
+        assert history.attrs["epochs_run"] == history.attrs["best_epoch"] + 1
+    budget = fit(create("base", train.vocab), train, epochs=2, progress=False)
+    assert budget.attrs == {"best_epoch": 2, "epochs_run": 2, "stopped": "budget"}
+    assert "valid_auc" not in budget.columns
+
+
+def test_a_diverged_run_is_refused(small: tuple) -> None:
+    train, _ = small
+    torch.manual_seed(0)
+    with pytest.raises(TrainingDiverged, match="Lower the learning rate \\(lr=10"):
+        fit(create("din", train.vocab), train, lr=10.0, progress=False)
+
+
+def test_samples_of_another_vocabulary_are_refused(small: tuple) -> None:
+    train, test = small
+    other, _ = build_samples(make_synthetic(n_users=300, seed=4).log, history="positive")
+    model = create("base", train.vocab)
+    with pytest.raises(ValueError, match="another vocabulary than the model"):
+        evaluate(model, other)
+    with pytest.raises(ValueError, match="another vocabulary than the model"):
+        fit(model, other, epochs=1, progress=False)
+    batch = other[:16]
+    batch.item = batch.item + train.vocab.n_items
+    with pytest.raises(ValueError, match=f"item table has {train.vocab.n_items} rows"):
+        model.predict(batch)
+
+
+def test_one_class_sets_are_refused_before_training(small: tuple) -> None:
+    train, test = small
+    positives = test.subset(torch.from_numpy((test.frame.label == 1).to_numpy().nonzero()[0]))
+    model = create("base", train.vocab)
+    with pytest.raises(ValueError, match="the validation set has only label 1"):
+        fit(model, train, positives, progress=False)
+    with pytest.raises(ValueError, match="the test set has only label 1"):
+        evaluate(model, positives)
+
+
+@pytest.mark.parametrize("name", ["base", "din", "dien", "dsin"])
+def test_predict_scores_in_eval_mode_alone_and_in_a_batch(small: tuple, name: str) -> None:
+    train, test = small
+    torch.manual_seed(0)
+    model = create(name, train.vocab)
+    fit(model, train.subset(torch.arange(2000)), epochs=1, progress=False)
+    model.train()
+    buffers = {k: v.clone() for k, v in model.state_dict().items()}
+    batch = test[:64]
+    together = model.predict(batch)
+    alone = torch.cat([model.predict(test[i : i + 1]) for i in range(3)])
+    torch.testing.assert_close(together[:3], alone)
+    assert model.training  # the mode is restored
+    for key, value in model.state_dict().items():  # Dice's running statistics did not move
+        assert torch.equal(value, buffers[key]), key

@@ -14,6 +14,7 @@ Conventions (MODEL_SPEC "Common conventions"):
 from __future__ import annotations
 
 from dataclasses import dataclass, fields
+from typing import Callable
 
 import torch
 
@@ -39,6 +40,9 @@ class Batch:
         sess_len: behaviours per session (0 for an empty session slot).  # [B, K]
         n_sess: number of non-empty sessions.  # [B]
         label: click label as float 0/1.  # [B]
+        hist_feedback: behaviour-feedback level of each history position (e.g. the rating),
+            0 on padding; None when the data carry no feedback feature.  # [B, L]
+        sess_feedback: feedback levels in the session tensor, or None.  # [B, K, T]
     """
 
     user: torch.Tensor
@@ -56,6 +60,8 @@ class Batch:
     sess_len: torch.Tensor
     n_sess: torch.Tensor
     label: torch.Tensor
+    hist_feedback: torch.Tensor | None = None
+    sess_feedback: torch.Tensor | None = None
 
     @property
     def hist_mask(self) -> torch.Tensor:
@@ -77,11 +83,16 @@ class Batch:
 
     def to(self, device: torch.device | str) -> "Batch":
         """Return a copy with every tensor on ``device``."""
-        return Batch(**{f.name: getattr(self, f.name).to(device) for f in fields(self)})
+        return Batch(**{f.name: _apply(getattr(self, f.name), lambda t: t.to(device)) for f in fields(self)})
 
     def select(self, index: torch.Tensor | slice) -> "Batch":
         """Return the sub-batch at ``index`` (a slice, bool mask or index tensor)."""
-        return Batch(**{f.name: getattr(self, f.name)[index] for f in fields(self)})
+        return Batch(**{f.name: _apply(getattr(self, f.name), lambda t: t[index]) for f in fields(self)})
+
+
+def _apply(value: torch.Tensor | None, op: Callable[[torch.Tensor], torch.Tensor]) -> torch.Tensor | None:
+    """``op(value)``, or None for an absent optional field."""
+    return None if value is None else op(value)
 
 
 def length_mask(lengths: torch.Tensor, max_len: int) -> torch.Tensor:

@@ -3,11 +3,17 @@
 ``build_samples`` turns a tidy log into two :class:`SampleSet` datasets (train and test) that
 yield the one :class:`~seqlib.data.batch.Batch` type every model reads. All work is vectorised
 numpy done once; a batch is a handful of tensor gathers.
+
+Negatives never reveal the split: the chronological split is decided first, then every sampled
+item comes from the behaviours of its own period (see :class:`NegativeSampler`).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import hashlib
+import math
+import numbers
+from dataclasses import dataclass, field
 from typing import Iterator, Literal
 
 import numpy as np
@@ -19,7 +25,10 @@ from seqlib.data.batch import Batch
 from seqlib.data.sessions import session_breaks
 from seqlib.data.validate import validate_log
 
-_TIME_BITS = 34  # timestamps below 2**34 s (year 2514) fit next to the user code in one int64
+NegativeMode = Literal["uniform", "popularity"]
+_KEY_BITS = 34  # dense time ranks below 2**34 fit next to the user index in one int64
+_MAX_SLOTS = 4096  # n_sessions and session_len above this are refused (DSIN uses K = 5, T = 10)
+_MAX_DRAWS = 200  # redraw rounds before a negative sampler gives up
 
 
 @dataclass(frozen=True)
@@ -31,12 +40,15 @@ class Vocab:
         item_ids: raw item id of each item index.  # [n_items]
         cate_ids: raw category id of each category index.  # [n_cates]
         item_cate: category index of each item index (0 for padding).  # [n_items]
+        feedback_levels: raw value of each behaviour-feedback level (entry 0 is "none"; empty
+            when the samples carry no feedback feature).  # [n_feedback]
     """
 
     user_ids: np.ndarray
     item_ids: np.ndarray
     cate_ids: np.ndarray
     item_cate: np.ndarray
+    feedback_levels: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
 
     @property
     def n_users(self) -> int:
@@ -53,6 +65,20 @@ class Vocab:
         """Size of the category table, padding included."""
         return len(self.cate_ids)
 
+    @property
+    def n_feedback(self) -> int:
+        """Size of the feedback table, "none" included (0 when there is no feedback feature)."""
+        return len(self.feedback_levels)
+
+    @property
+    def fingerprint(self) -> str:
+        """A short hash of every id table: two sample sets can share a model only if equal."""
+        digest = hashlib.sha1()
+        for table in (self.user_ids, self.item_ids, self.cate_ids, self.item_cate, self.feedback_levels):
+            digest.update(str(table.dtype).encode())
+            digest.update(np.ascontiguousarray(table).tobytes())
+        return digest.hexdigest()[:16]
+
     def encode(self, field: Literal["user", "item", "cate"], raw: np.ndarray) -> np.ndarray:
         """Map raw ids to indices (0 for ids not in the vocabulary)."""
         table = {"user": self.user_ids, "item": self.item_ids, "cate": self.cate_ids}[field]
@@ -62,11 +88,64 @@ class Vocab:
         return np.where(table[pos] == raw, pos, 0)
 
 
+class NegativeSampler:
+    """Draws negative items from the behaviours of one period of the split.
+
+    ``"uniform"`` draws each distinct item of the pool with equal probability; ``"popularity"``
+    draws an item in proportion to how often it occurs among the pool's behaviours (a random
+    behaviour's item). A draw never equals the item it is a negative for.
+
+    Args:
+        items: item index of every behaviour in the period (repeats count for popularity).  # [E]
+        mode: ``"uniform"`` or ``"popularity"``.
+        period: what the pool is, for error messages (e.g. ``"training"``).
+
+    Raises:
+        ValueError: fewer than two distinct items in the pool (no negative can differ from
+            every positive), or an unknown mode.
+    """
+
+    def __init__(self, items: np.ndarray, mode: NegativeMode = "uniform", period: str = "training") -> None:
+        if mode not in ("uniform", "popularity"):
+            raise ValueError(f"negatives must be 'uniform' or 'popularity', got {mode!r}")
+        distinct = np.unique(items)
+        if len(distinct) < 2:
+            raise ValueError(
+                f"the {period} period has {len(distinct)} distinct item(s); sampling negatives needs at "
+                "least two. Use a log with more items."
+            )
+        self.mode, self.period = mode, period
+        self.pool = torch.from_numpy(distinct if mode == "uniform" else np.sort(items))  # [P]
+
+    def draw(self, positives: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
+        """One negative per positive, never equal to it.
+
+        Args:
+            positives: the items to draw negatives for; 0 (padding) gets 0.  # [*S]
+            generator: torch random generator (None: torch's global one).
+
+        Returns:
+            Negative item indices.  # [*S]
+        """
+        neg = self.pool[torch.randint(len(self.pool), positives.shape, generator=generator)]  # [*S]
+        for _ in range(_MAX_DRAWS):
+            clash = (neg == positives) & (positives > 0)
+            n = int(clash.sum())
+            if n == 0:
+                return torch.where(positives > 0, neg, 0)
+            neg[clash] = self.pool[torch.randint(len(self.pool), (n,), generator=generator)]
+        raise RuntimeError(f"could not draw negatives different from the positives in {_MAX_DRAWS} rounds")
+
+
 class SampleSet(Dataset):
     """Samples of one split; indexing with an int, slice or index tensor returns a :class:`Batch`.
 
     The behaviour arrays are shared by train and test; each sample stores where its history and
     its sessions lie in them, and ``__getitem__`` gathers the padded tensors.
+
+    DIEN's auxiliary negatives (``Batch.neg_item``): indexing returns the ones drawn once when the
+    set was built (seeded, repeatable); :meth:`batches` with a ``generator`` draws fresh ones for
+    every batch, as the authors' data iterator does, from the training period's behaviours.
 
     Attributes:
         vocab: the shared id vocabularies.
@@ -75,6 +154,7 @@ class SampleSet(Dataset):
         session_len: behaviours per session ``T``.
         frame: one row per sample: ``row`` (index label in the source log), raw ``user_id``,
             ``item_id``, ``timestamp``, ``label``, and ``sampled`` (a sampled negative target).
+        aux_sampler: draws the auxiliary negatives (items of the training period).
     """
 
     def __init__(
@@ -86,6 +166,7 @@ class SampleSet(Dataset):
         max_len: int,
         n_sessions: int,
         session_len: int,
+        aux_sampler: NegativeSampler,
     ) -> None:
         self._events = events
         self._samples = samples
@@ -94,6 +175,8 @@ class SampleSet(Dataset):
         self.max_len = max_len
         self.n_sessions = n_sessions
         self.session_len = session_len
+        self.aux_sampler = aux_sampler
+        self._item_cate = torch.from_numpy(vocab.item_cate)  # [n_items]
         self._hist_offsets = torch.arange(max_len)  # [L]
         self._sess_offsets = torch.arange(session_len)  # [T]
         self._pad = int(events["item"].shape[0]) - 1  # index of the all-zero padding event
@@ -102,8 +185,10 @@ class SampleSet(Dataset):
         return int(self._samples["label"].shape[0])
 
     def __getitem__(self, index: int | slice | torch.Tensor) -> Batch:
-        if isinstance(index, int):
-            index = torch.tensor([index])
+        if isinstance(index, numbers.Integral):
+            if not -len(self) <= int(index) < len(self):
+                raise IndexError(f"sample index {index} is out of range for a set of {len(self)} samples")
+            index = torch.tensor([int(index) % len(self)])
         s = {k: v[index] for k, v in self._samples.items()}
         ev = self._events
         hist_len = s["hist_len"]  # [B]
@@ -112,6 +197,7 @@ class SampleSet(Dataset):
         sess_len = s["sess_len"]  # [B, K]
         spos = s["sess_start"].unsqueeze(2) + self._sess_offsets  # [B, K, T]
         spos = torch.where(self._sess_offsets < sess_len.unsqueeze(2), spos, self._pad)  # [B, K, T]
+        feedback = ev.get("feedback")
         return Batch(
             user=s["user"],
             item=s["item"],
@@ -128,6 +214,8 @@ class SampleSet(Dataset):
             sess_len=sess_len,
             n_sess=(sess_len > 0).sum(dim=1),
             label=s["label"],
+            hist_feedback=None if feedback is None else feedback[pos],
+            sess_feedback=None if feedback is None else feedback[spos],
         )
 
     def batches(
@@ -138,14 +226,19 @@ class SampleSet(Dataset):
         Args:
             batch_size: samples per batch (the last batch may be smaller).
             shuffle: draw a random order with ``generator`` (else the stored order).
-            generator: torch random generator for the order, for reproducibility.
+            generator: torch random generator; when given, each batch also gets freshly drawn
+                auxiliary negatives (training), else the ones drawn at build time.
         """
-        if batch_size < 1:
-            raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+        if isinstance(batch_size, bool) or not isinstance(batch_size, numbers.Integral) or batch_size < 1:
+            raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
         n = len(self)
         order = torch.randperm(n, generator=generator) if shuffle else torch.arange(n)
-        for start in range(0, n, batch_size):
-            yield self[order[start : start + batch_size]]
+        for start in range(0, n, int(batch_size)):
+            batch = self[order[start : start + int(batch_size)]]
+            if generator is not None:
+                batch.neg_item = self.aux_sampler.draw(batch.hist_item, generator)  # [B, L]
+                batch.neg_cate = self._item_cate[batch.neg_item]  # [B, L]
+            yield batch
 
     def subset(self, index: torch.Tensor) -> "SampleSet":
         """A new set holding the samples at ``index`` (same behaviours and vocabulary)."""
@@ -157,11 +250,18 @@ class SampleSet(Dataset):
             self.max_len,
             self.n_sessions,
             self.session_len,
+            self.aux_sampler,
         )
 
     def full(self) -> Batch:
         """The whole set as one batch (for small sets and plots)."""
         return self[torch.arange(len(self))]
+
+    @property
+    def nbytes(self) -> int:
+        """Memory held by this set's arrays, the shared behaviour arrays included (bytes)."""
+        tensors = [*self._events.values(), *self._samples.values()]
+        return sum(t.element_size() * t.nelement() for t in tensors) + int(self.frame.memory_usage(deep=True).sum())
 
     def item_counts(self) -> torch.Tensor:
         """Number of samples of this set in which each item id occurs (as target or in history).
@@ -176,7 +276,7 @@ class SampleSet(Dataset):
             first = torch.ones_like(ids, dtype=torch.bool)
             first[:, 1:] = ids[:, 1:] != ids[:, :-1]  # count each id once per sample
             present = ids[first & (ids > 0)]
-            counts.index_add_(0, present, torch.ones_like(present, dtype=torch.float64))
+            counts += torch.bincount(present, minlength=self.vocab.n_items).double()
         return counts.float()
 
 
@@ -187,133 +287,166 @@ def build_samples(
     session_len: int = 10,
     gap: float = 1800,
     history: Literal["all", "positive"] = "all",
+    feedback: str | None = None,
     test_frac: float = 0.2,
     min_hist: int = 1,
     max_samples_per_user: int | None = None,
+    negatives: NegativeMode = "uniform",
     seed: int = 0,
 ) -> tuple[SampleSet, SampleSet]:
     """Build chronologically split train/test sample sets from an interaction log.
 
     Every log row becomes a sample (target = its item, label = its ``label``) whose history holds
-    the user's behaviours **strictly earlier** than the row's timestamp (events at the same second
+    the user's behaviours **strictly earlier** than the row's timestamp (events at the same time
     are excluded, which matters for MovieLens' bulk ratings). Behaviours are all rows
-    (``history="all"``) or only the clicked ones (``history="positive"``, used for the synthetic
-    data, where unclicked impressions are not behaviours).
+    (``history="all"``) or only the clicked ones (``history="positive"``: for the synthetic data,
+    where unclicked impressions are not behaviours, and for MovieLens' liked movies). Timestamps
+    may be fractional seconds: order is exact, sessions use the real gaps.
 
-    A log without a ``label`` column (Taobao UserBehavior: every row is an interaction) gives
-    each row a positive sample and one negative sample at the same time with the same history,
-    whose target is an item drawn uniformly from the vocabulary (``frame.sampled`` is True).
+    Split: within each user, the latest ``test_frac`` of the samples (by time, at least one when
+    the user has two or more; samples at the same time as the first test sample go with it) form
+    the test set; the rest form the train set. This also splits each user's log into a training
+    period and a test period.
 
-    Each history position also gets a sampled negative item (uniform over the vocabulary, never
-    the item at that position) for DIEN's auxiliary loss; it is drawn once with ``seed``.
+    Negatives never reveal the split. A log without a ``label`` column (Taobao UserBehavior:
+    every row is an interaction) gives each row a positive sample and one negative sample at the
+    same time with the same history, whose target (``frame.sampled`` is True) is drawn from the
+    behaviours of the sample's own period (training or test), is never the positive and never an
+    item the user interacted with before the sample. DIEN's auxiliary negatives come from the
+    training period's behaviours only and never equal the behaviour they pair with. Both follow
+    ``negatives`` (see :class:`NegativeSampler`).
 
     DSIN sessions: the user's behaviours before the sample are split by :func:`split_sessions`
     with ``gap``; the ``n_sessions`` most recent sessions keep their ``session_len`` most recent
     behaviours. A session still running at the sample time keeps only its earlier part.
 
-    Split: within each user, the latest ``test_frac`` of the samples (by time, at least one when
-    the user has two or more) form the test set; the rest form the train set.
-
     Args:
         log: columns ``user_id, item_id, cate_id, timestamp`` and ``label`` (or no label).
-        max_len: history length ``L`` (most recent behaviours kept).
+        max_len: history length ``L`` (most recent behaviours kept); capped at the longest
+            history in the log, so a huge value costs nothing.
         n_sessions: DSIN session slots ``K``.
         session_len: DSIN behaviours per session ``T``.
         gap: session break threshold in seconds.
         history: which rows are behaviours: ``"all"`` or ``"positive"`` (label 1).
+        feedback: a log column whose value describes each behaviour (MovieLens ``"rating"``,
+            Taobao ``"behavior"``); the batches then carry it as ``hist_feedback`` /
+            ``sess_feedback`` (level indices, 0 for padding) and models add an embedding of it
+            to each behaviour. None: no such feature.
         test_frac: fraction of each user's samples held out, in (0, 1).
         min_hist: drop samples with fewer behaviours before them than this.
-        max_samples_per_user: keep only each user's most recent samples (history is unaffected).
+        max_samples_per_user: keep only each user's most recent samples (log rows; history is
+            unaffected).
+        negatives: ``"uniform"`` or ``"popularity"`` sampling of negative items.
         seed: seed for negative sampling.
 
     Returns:
         ``(train, test)`` sample sets sharing one :class:`Vocab`.
 
     Raises:
-        ValueError: bad parameters or a bad log (see :func:`validate_log`), or no samples left.
+        ValueError: bad parameters (the message names the argument and the value) or a bad log
+            (see :func:`validate_log`), or no samples left.
     """
-    for name, value in (("max_len", max_len), ("n_sessions", n_sessions), ("session_len", session_len)):
-        if int(value) < 1:
-            raise ValueError(f"{name} must be >= 1, got {value}")
-    if not gap > 0:
-        raise ValueError(f"gap must be > 0 seconds, got {gap}")
-    if not 0.0 < test_frac < 1.0:
-        raise ValueError(f"test_frac must be in (0, 1), got {test_frac}")
+    max_len = _positive_int("max_len", max_len)
+    n_sessions = _positive_int("n_sessions", n_sessions, upper=_MAX_SLOTS)
+    session_len = _positive_int("session_len", session_len, upper=_MAX_SLOTS)
+    min_hist = _positive_int("min_hist", min_hist, lower=0)
+    seed = _positive_int("seed", seed, lower=0)
+    if max_samples_per_user is not None:
+        max_samples_per_user = _positive_int("max_samples_per_user", max_samples_per_user)
+    if isinstance(gap, bool) or not isinstance(gap, numbers.Real) or not math.isfinite(gap) or gap <= 0:
+        raise ValueError(f"gap must be a number of seconds > 0, got {gap!r}")
+    if isinstance(test_frac, bool) or not isinstance(test_frac, numbers.Real) or not 0.0 < test_frac < 1.0:
+        raise ValueError(f"test_frac must be a number in (0, 1), got {test_frac!r}")
     if history not in ("all", "positive"):
         raise ValueError(f"history must be 'all' or 'positive', got {history!r}")
-    if min_hist < 0:
-        raise ValueError(f"min_hist must be >= 0, got {min_hist}")
-    validate_log(log)
+    if negatives not in ("uniform", "popularity"):
+        raise ValueError(f"negatives must be 'uniform' or 'popularity', got {negatives!r}")
+    validate_log(log, extra=() if feedback is None else (feedback,))
     has_label = "label" in log.columns
     if history == "positive" and not has_label:
-        raise ValueError("history='positive' needs a 'label' column")
-    if has_label:
-        validate_log(log, require_label=True)
+        raise ValueError("history='positive' needs a 'label' column (which rows are clicks); use history='all'")
     rng = np.random.default_rng(seed)
 
-    # Vocabularies: sorted raw ids, index 0 reserved for padding.
-    vocab = _make_vocab(log)
-    ts = log["timestamp"].to_numpy(dtype=np.int64)
-    if ts.max() >= 2**_TIME_BITS:
-        raise ValueError("timestamps must be seconds below 2**34")
+    vocab = _make_vocab(log, feedback)
+    ts = log["timestamp"].to_numpy()
     users = vocab.encode("user", log["user_id"].to_numpy())
     items = vocab.encode("item", log["item_id"].to_numpy())
-    cates = vocab.item_cate[items]
     labels = log["label"].to_numpy(dtype=np.float32) if has_label else np.ones(len(log), np.float32)
+    key = _order_key(users, ts)  # [N] (user, time) in one sortable int64; equal times share a key
 
     # Behaviour arrays sorted by (user, time), plus one all-zero padding event at the end.
     is_behaviour = labels == 1.0 if history == "positive" else np.ones(len(log), dtype=bool)
-    key = (users.astype(np.int64) << _TIME_BITS) | ts
     b_idx = np.flatnonzero(is_behaviour)
     b_idx = b_idx[np.argsort(key[b_idx], kind="stable")]
     b_key, b_user, b_time, b_item = key[b_idx], users[b_idx], ts[b_idx], items[b_idx]
-    b_neg = _sample_negatives(b_item, vocab.n_items, rng)
+
+    # Samples: every row (label-free logs: every row is a positive), sorted by (user, time).
+    order = np.argsort(key, kind="stable")
+    s_row, s_user, s_time, s_item, s_label, s_key = (
+        log.index.to_numpy()[order], users[order], ts[order], items[order], labels[order], key[order]
+    )
+    hist_end = np.searchsorted(b_key, s_key, side="left")  # behaviours strictly before
+    user_start = np.searchsorted(b_key, s_user.astype(np.int64) << _KEY_BITS, side="left")
+    keep = hist_end - user_start >= min_hist
+    if max_samples_per_user is not None:
+        keep &= _rank_within_user(s_user, keep, from_end=True) < max_samples_per_user
+    if not keep.any():
+        raise ValueError(
+            f"no samples have at least min_hist={min_hist} earlier behaviours; lower min_hist or use a longer log"
+        )
+    sel = np.flatnonzero(keep)
+    s_row, s_user, s_time, s_item, s_label, s_key, hist_end, user_start = (
+        a[sel] for a in (s_row, s_user, s_time, s_item, s_label, s_key, hist_end, user_start)
+    )
+    is_test = _chronological_test_mask(s_user, s_key, test_frac)
+    if not is_test.any() or is_test.all():
+        raise ValueError(
+            "the chronological split left the train or the test set empty: every user needs at least two "
+            f"samples at different times ({len(s_user)} samples from {len(np.unique(s_user))} users); use more events"
+        )
+
+    # The two periods of each user's log: the test period starts at the user's first test sample.
+    test_start = np.full(vocab.n_users, np.iinfo(np.int64).max, dtype=np.int64)
+    np.minimum.at(test_start, s_user[is_test], s_key[is_test])
+    b_in_test = b_key >= test_start[b_user]
+    train_pool = NegativeSampler(b_item[~b_in_test], negatives, "training")
+    aux_gen = torch.Generator().manual_seed(seed)
+    b_neg = train_pool.draw(torch.from_numpy(b_item), aux_gen).numpy()
+    s_sampled = np.zeros(len(s_user), dtype=bool)
+
+    if not has_label:  # one sampled negative per positive, from the pool of its own period
+        neg_item = np.zeros(len(s_user), dtype=np.int64)
+        for period, mask in (("training", ~is_test), ("test", is_test)):
+            pool = NegativeSampler(b_item[b_in_test == (period == "test")], negatives, period)
+            neg_item[mask] = _draw_unseen(pool, s_user[mask], s_item[mask], s_key[mask], b_user, b_item, b_key, rng)
+        dup = np.repeat(np.arange(len(s_user)), 2)  # each positive, then its negative
+        s_row, s_user, s_time, s_key, hist_end, user_start, is_test = (
+            a[dup] for a in (s_row, s_user, s_time, s_key, hist_end, user_start, is_test)
+        )
+        s_item = np.stack([s_item, neg_item], axis=1).reshape(-1)
+        s_label = np.tile(np.array([1.0, 0.0], dtype=np.float32), len(neg_item))
+        s_sampled = np.tile(np.array([False, True]), len(neg_item))
+
+    longest = int((hist_end - user_start).max())
+    max_len = max(1, min(max_len, longest))
+    time_dtype = np.int64 if _is_integral(ts) else np.float64
     events = {
         "item": torch.from_numpy(np.append(b_item, 0)),
         "cate": torch.from_numpy(np.append(vocab.item_cate[b_item], 0)),
-        "time": torch.from_numpy(np.append(b_time, 0)),
+        "time": torch.from_numpy(np.append(b_time, 0).astype(time_dtype)),
         "neg_item": torch.from_numpy(np.append(b_neg, 0)),
         "neg_cate": torch.from_numpy(np.append(vocab.item_cate[b_neg], 0)),
     }
-
-    # Samples: every row (plus a sampled negative per row for label-free logs).
-    order = np.argsort(key, kind="stable")
-    s_row = log.index.to_numpy()[order]
-    s_user, s_time, s_item, s_label = users[order], ts[order], items[order], labels[order]
-    s_sampled = np.zeros(len(order), dtype=bool)
-    if not has_label:
-        neg_item = rng.integers(1, vocab.n_items, size=len(order))
-        s_row = np.concatenate([s_row, s_row])
-        s_user, s_time = np.concatenate([s_user, s_user]), np.concatenate([s_time, s_time])
-        s_item = np.concatenate([s_item, neg_item])
-        s_label = np.concatenate([s_label, np.zeros(len(order), np.float32)])
-        s_sampled = np.concatenate([s_sampled, np.ones(len(order), dtype=bool)])
-        resort = np.lexsort((s_sampled, s_time, s_user))
-        s_row, s_user, s_time, s_item, s_label, s_sampled = (
-            a[resort] for a in (s_row, s_user, s_time, s_item, s_label, s_sampled)
-        )
-
-    s_key = (s_user.astype(np.int64) << _TIME_BITS) | s_time
-    hist_end = np.searchsorted(b_key, s_key, side="left")  # behaviours strictly before
-    user_start = np.searchsorted(b_key, s_user.astype(np.int64) << _TIME_BITS, side="left")
-    n_before = hist_end - user_start
-    keep = n_before >= min_hist
-    if max_samples_per_user is not None:
-        if max_samples_per_user < 1:
-            raise ValueError(f"max_samples_per_user must be >= 1, got {max_samples_per_user}")
-        rank_from_end = _rank_within_user(s_user, keep, from_end=True)
-        keep &= rank_from_end < max_samples_per_user
-    if not keep.any():
-        raise ValueError(f"no samples have at least min_hist={min_hist} earlier behaviours")
-    sel = np.flatnonzero(keep)
-    hist_end, user_start = hist_end[sel], user_start[sel]
+    if feedback is not None:
+        levels = np.searchsorted(vocab.feedback_levels[1:], _feedback_values(log[feedback]).to_numpy()) + 1
+        events["feedback"] = torch.from_numpy(np.append(levels[b_idx], 0).astype(np.int64))
     sess_start, sess_len = _session_slots(b_user, b_time, hist_end, user_start, gap, n_sessions, session_len)
     samples = {
-        "user": torch.from_numpy(s_user[sel]),
-        "item": torch.from_numpy(s_item[sel]),
-        "cate": torch.from_numpy(vocab.item_cate[s_item[sel]]),
-        "time": torch.from_numpy(s_time[sel]),
-        "label": torch.from_numpy(s_label[sel]),
+        "user": torch.from_numpy(s_user),
+        "item": torch.from_numpy(s_item),
+        "cate": torch.from_numpy(vocab.item_cate[s_item]),
+        "time": torch.from_numpy(s_time.astype(time_dtype)),
+        "label": torch.from_numpy(s_label),
         "hist_end": torch.from_numpy(hist_end),
         "hist_len": torch.from_numpy(np.minimum(hist_end - user_start, max_len)),
         "sess_start": torch.from_numpy(sess_start),
@@ -321,58 +454,169 @@ def build_samples(
     }
     frame = pd.DataFrame(
         {
-            "row": s_row[sel],
-            "user_id": vocab.user_ids[s_user[sel]],
-            "item_id": vocab.item_ids[s_item[sel]],
-            "timestamp": s_time[sel],
-            "label": s_label[sel],
-            "sampled": s_sampled[sel],
+            "row": s_row,
+            "user_id": vocab.user_ids[s_user],
+            "item_id": vocab.item_ids[s_item],
+            "timestamp": s_time,
+            "label": s_label,
+            "sampled": s_sampled,
         }
     )
-
-    is_test = _chronological_test_mask(s_user[sel], test_frac)
     parts = []
     for mask in (~is_test, is_test):
         idx = torch.from_numpy(np.flatnonzero(mask))
         parts.append(
             SampleSet(
-                events,
-                {k: v[idx] for k, v in samples.items()},
-                frame[mask],
-                vocab,
-                max_len,
-                n_sessions,
-                session_len,
+                events, {k: v[idx] for k, v in samples.items()}, frame[mask], vocab,
+                max_len, n_sessions, session_len, train_pool,
             )
         )
-    if len(parts[0]) == 0 or len(parts[1]) == 0:
-        raise ValueError("the chronological split left the train or the test set empty; use more events")
     return parts[0], parts[1]
 
 
-def _make_vocab(log: pd.DataFrame) -> Vocab:
-    """Sorted id vocabularies and each item's category (the most frequent one for the item)."""
-    user_ids = np.concatenate([[-1], np.unique(log["user_id"].to_numpy())])
-    item_ids = np.concatenate([[-1], np.unique(log["item_id"].to_numpy())])
-    cate_ids = np.concatenate([[-1], np.unique(log["cate_id"].to_numpy())])
+def split_validation(train: SampleSet, frac: float = 0.1) -> tuple[SampleSet, SampleSet]:
+    """Hold out the chronologically last ``frac`` of each user's training samples for validation.
+
+    The same rule as the train/test split, applied inside the training set (samples at the same
+    time stay together, so a positive and its sampled negative never straddle the cut). Early
+    stopping reads the validation set; the test set is never looked at while training.
+
+    Args:
+        train: the training samples.
+        frac: fraction of each user's samples held out, in (0, 1).
+
+    Returns:
+        ``(fit_part, valid_part)``.
+
+    Raises:
+        ValueError: ``frac`` out of range, or a part would be empty.
+    """
+    if isinstance(frac, bool) or not isinstance(frac, numbers.Real) or not 0.0 < frac < 1.0:
+        raise ValueError(f"frac must be a number in (0, 1), got {frac!r}")
+    user = train._samples["user"].numpy()
+    order = np.lexsort((train._samples["time"].numpy(), user))
+    key = _order_key(user[order], train._samples["time"].numpy()[order])
+    held = np.zeros(len(train), dtype=bool)
+    held[order] = _chronological_test_mask(user[order], key, frac)
+    if held.all() or not held.any():
+        raise ValueError(
+            f"a validation split of frac={frac} leaves one part empty ({len(train)} training samples); "
+            "use a larger training set or another frac"
+        )
+    return train.subset(torch.from_numpy(np.flatnonzero(~held))), train.subset(torch.from_numpy(np.flatnonzero(held)))
+
+
+def _positive_int(name: str, value: object, lower: int = 1, upper: int | None = None) -> int:
+    """``value`` as an int, or a ValueError naming ``name`` and the value (bools and floats refused)."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise ValueError(f"{name} must be an integer, got {value!r} ({type(value).__name__})")
+    if value < lower:
+        raise ValueError(f"{name} must be >= {lower}, got {value}")
+    if upper is not None and value > upper:
+        raise ValueError(f"{name} must be <= {upper}, got {value}; DSIN uses n_sessions=5, session_len=10")
+    return int(value)
+
+
+def _is_integral(values: np.ndarray) -> bool:
+    """Whether every value is a whole number (integer dtype, or floats without fractions)."""
+    return values.dtype.kind in "iu" or bool(np.all(np.mod(values, 1) == 0))
+
+
+def _order_key(users: np.ndarray, ts: np.ndarray) -> np.ndarray:
+    """``(user << 34) | dense rank of the timestamp``: one int64 that sorts by user, then time.
+
+    Ranks keep the exact order of fractional or huge timestamps; equal times share a rank.
+    """
+    rank = np.unique(ts, return_inverse=True)[1].reshape(-1).astype(np.int64)  # [N]
+    return (users.astype(np.int64) << _KEY_BITS) | rank
+
+
+def _feedback_values(column: pd.Series) -> pd.Series:
+    """A feedback column as sortable values (categories by their codes' labels)."""
+    if isinstance(column.dtype, pd.CategoricalDtype):
+        return column.astype(str)
+    return column
+
+
+def _make_vocab(log: pd.DataFrame, feedback: str | None = None) -> Vocab:
+    """Sorted id vocabularies and each item's category (the most frequent one for the item).
+
+    Entry 0 of each table is a placeholder of the ids' own dtype (so uint64 ids stay exact).
+    """
+
+    def table(values: np.ndarray) -> np.ndarray:
+        distinct = np.unique(values)
+        return np.concatenate([np.zeros(1, dtype=distinct.dtype), distinct])
+
+    user_ids = table(log["user_id"].to_numpy())
+    item_ids = table(log["item_id"].to_numpy())
+    cate_ids = table(log["cate_id"].to_numpy())
     pairs = log.groupby(["item_id", "cate_id"], sort=True).size().rename("n").reset_index()
-    pairs = pairs.sort_values(["item_id", "n"], ascending=[True, False]).drop_duplicates("item_id")
+    pairs = pairs.sort_values(["item_id", "n"], ascending=[True, False], kind="stable").drop_duplicates("item_id")
     item_cate = np.zeros(len(item_ids), dtype=np.int64)
     item_pos = np.searchsorted(item_ids[1:], pairs["item_id"].to_numpy()) + 1
     item_cate[item_pos] = np.searchsorted(cate_ids[1:], pairs["cate_id"].to_numpy()) + 1
-    return Vocab(user_ids=user_ids, item_ids=item_ids, cate_ids=cate_ids, item_cate=item_cate)
+    levels = np.zeros(0, dtype=np.int64)
+    if feedback is not None:
+        values = _feedback_values(log[feedback])
+        if values.isna().any():
+            raise ValueError(f"feedback column {feedback!r} has {int(values.isna().sum())} missing value(s)")
+        levels = table(values.to_numpy())
+        if len(levels) > 257:
+            raise ValueError(
+                f"feedback column {feedback!r} has {len(levels) - 1} distinct values; a behaviour feature "
+                "should have a few levels (ratings, behaviour types)"
+            )
+    return Vocab(user_ids=user_ids, item_ids=item_ids, cate_ids=cate_ids, item_cate=item_cate, feedback_levels=levels)
 
 
-def _sample_negatives(items: np.ndarray, n_items: int, rng: np.random.Generator) -> np.ndarray:
-    """One uniform item per behaviour, never equal to that behaviour's item."""
-    if n_items < 3:
-        raise ValueError("need at least two distinct items to sample negatives")
-    neg = rng.integers(1, n_items, size=len(items))
-    clash = neg == items
-    while clash.any():
-        neg[clash] = rng.integers(1, n_items, size=int(clash.sum()))
-        clash = neg == items
-    return neg
+def _draw_unseen(
+    sampler: NegativeSampler,
+    user: np.ndarray,
+    positive: np.ndarray,
+    key: np.ndarray,
+    b_user: np.ndarray,
+    b_item: np.ndarray,
+    b_key: np.ndarray,
+    rng: np.random.Generator,
+) -> np.ndarray:
+    """Negative targets: drawn by ``sampler``, never the positive, never an earlier behaviour.
+
+    Args:
+        sampler: the pool of the samples' period.
+        user: user index of each sample.  # [S]
+        positive: the positive item of each sample.  # [S]
+        key: order key of each sample (see :func:`_order_key`).  # [S]
+        b_user: user of each behaviour.  # [E]
+        b_item: item of each behaviour.  # [E]
+        b_key: order key of each behaviour.  # [E]
+        rng: numpy generator.
+
+    Returns:
+        One negative item per sample.  # [S]
+    """
+    if len(user) == 0:
+        return np.zeros(0, dtype=np.int64)
+    n_items = int(max(b_item.max(), positive.max())) + 1
+    pair = b_user.astype(np.int64) * n_items + b_item  # [E]
+    first_key = pd.Series(b_key).groupby(pair).min()  # earliest behaviour of each (user, item)
+    pairs, firsts = first_key.index.to_numpy(), first_key.to_numpy()
+    pool = sampler.pool.numpy()
+    neg = pool[rng.integers(len(pool), size=len(user))]
+    todo = np.arange(len(user))
+    for _ in range(_MAX_DRAWS):
+        cand = user[todo].astype(np.int64) * n_items + neg[todo]
+        at = np.minimum(np.searchsorted(pairs, cand), len(pairs) - 1)
+        seen = (pairs[at] == cand) & (firsts[at] < key[todo])
+        bad = seen | (neg[todo] == positive[todo])
+        todo = todo[bad]
+        if len(todo) == 0:
+            return neg
+        neg[todo] = pool[rng.integers(len(pool), size=len(todo))]
+    raise ValueError(
+        f"{len(todo)} sample(s) of the {sampler.period} period have no item left to sample as a negative "
+        "(their users interacted with nearly every item of the period); use a log with more items"
+    )
 
 
 def _rank_within_user(user: np.ndarray, keep: np.ndarray, from_end: bool) -> np.ndarray:
@@ -387,13 +631,18 @@ def _rank_within_user(user: np.ndarray, keep: np.ndarray, from_end: bool) -> np.
     return np.where(keep, ranks, np.iinfo(np.int64).max)
 
 
-def _chronological_test_mask(user: np.ndarray, test_frac: float) -> np.ndarray:
-    """True for each user's latest ``test_frac`` samples (input sorted by user, then time)."""
+def _chronological_test_mask(user: np.ndarray, key: np.ndarray, test_frac: float) -> np.ndarray:
+    """True for each user's latest ``test_frac`` samples (input sorted by user, then time).
+
+    Samples at the same time as a user's first held-out sample are held out too.
+    """
     counts = pd.Series(user).groupby(user).transform("size").to_numpy()
     rank = pd.Series(np.ones_like(user)).groupby(user).cumsum().to_numpy() - 1
     n_test = np.floor(counts * test_frac).astype(np.int64)
     n_test = np.where((n_test == 0) & (counts >= 2), 1, n_test)
-    return rank >= counts - n_test
+    by_rank = rank >= counts - n_test
+    first = pd.Series(np.where(by_rank, key, np.iinfo(np.int64).max)).groupby(user).transform("min").to_numpy()
+    return key >= first
 
 
 def _session_slots(

@@ -27,22 +27,57 @@ class CTRModel(nn.Module):
     def __init__(self, vocab: Vocab, dim: int = 8) -> None:
         super().__init__()
         self.dim = dim
-        self.embed = ItemEmbedding(vocab.n_items, vocab.n_cates, dim)
+        self.embed = ItemEmbedding(vocab.n_items, vocab.n_cates, dim, vocab.n_feedback)
         self.user = nn.Embedding(vocab.n_users, dim)
         nn.init.normal_(self.user.weight, std=0.05)
+        self.vocab_fingerprint = vocab.fingerprint
 
     def forward(self, batch: Batch) -> torch.Tensor:
         """Click logits.  # [B]"""
         raise NotImplementedError
 
+    def history(self, batch: Batch) -> torch.Tensor:
+        """The behaviour vectors ``e_j`` of the history (with the feedback feature, if any).  # [B, L, D]"""
+        return self.embed(batch.hist_item, batch.hist_cate, batch.hist_feedback)
+
     def loss(self, batch: Batch) -> torch.Tensor:
         """Binary cross-entropy of the click logits (models add their own terms)."""
         return F.binary_cross_entropy_with_logits(self(batch), batch.label)
 
+    def check_ids(self, batch: Batch) -> None:
+        """Raise a ValueError naming the field when a batch holds ids beyond the embedding tables.
+
+        Args:
+            batch: a batch about to be scored.
+
+        Raises:
+            ValueError: an id is negative or not below its table's size (the batch was built
+                with another vocabulary).
+        """
+        tables = {
+            "user": (self.user.num_embeddings, [batch.user]),
+            "item": (self.embed.item.num_embeddings, [batch.item, batch.hist_item, batch.sess_item]),
+            "cate": (self.embed.cate.num_embeddings, [batch.cate, batch.hist_cate, batch.sess_cate]),
+        }
+        for field, (size, tensors) in tables.items():
+            for values in tensors:
+                if values.numel() and (int(values.max()) >= size or int(values.min()) < 0):
+                    raise ValueError(
+                        f"the batch has {field} id {int(values.max())} but the model's {field} table has {size} rows: "
+                        "the samples were built with another vocabulary. Build the model from the same sample "
+                        "sets' vocab (create(name, train.vocab)) and score samples from that build."
+                    )
+
     @torch.no_grad()
     def predict(self, batch: Batch) -> torch.Tensor:
-        """Click probabilities in eval mode.  # [B]"""
-        return torch.sigmoid(self(batch))
+        """Click probabilities in eval mode (the model's mode is restored afterwards).  # [B]"""
+        self.check_ids(batch)
+        was_training = self.training
+        self.eval()
+        try:
+            return torch.sigmoid(self(batch))
+        finally:
+            self.train(was_training)
 
 
 @register("base")
@@ -76,7 +111,7 @@ class BaseModel(CTRModel):
     def forward(self, batch: Batch) -> torch.Tensor:
         """Click logits.  # [B]"""
         target = self.embed(batch.item, batch.cate)  # [B, D]
-        hist = self.embed(batch.hist_item, batch.hist_cate)  # [B, L, D]
+        hist = self.history(batch)  # [B, L, D]
         mask = batch.hist_mask  # [B, L]
         pooled = masked_sum(hist, mask)  # [B, D]
         if self.pooling == "mean":

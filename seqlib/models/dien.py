@@ -83,7 +83,7 @@ class DIEN(CTRModel):
             ``trace``, ``evolved``, ``update``, ``scaled`` (``[B, L, H]`` each).
         """
         target = self.embed(batch.item, batch.cate)  # [B, D]
-        behaviours = self.embed(batch.hist_item, batch.hist_cate)  # [B, L, D]
+        behaviours = self.history(batch)  # [B, L, D]
         mask = batch.hist_mask  # [B, L]
         states, _ = self.extractor(behaviours, batch.hist_len)  # [B, L, H]
         attention = self.attention(states, target, mask, temperature)  # [B, L]
@@ -106,6 +106,9 @@ class DIEN(CTRModel):
     def aux_loss(self, batch: Batch, parts: dict[str, torch.Tensor] | None = None) -> torch.Tensor:
         """The auxiliary loss: ``h_t`` against the next behaviour and its sampled negative.
 
+        The next behaviour and the negative are both plain item vectors (no feedback feature:
+        a negative has none, so it would give the answer away).
+
         Args:
             batch: a batch.
             parts: the output of :meth:`interests` for this batch, if already computed.
@@ -114,11 +117,10 @@ class DIEN(CTRModel):
             The scalar loss.
         """
         if parts is None:
-            behaviours = self.embed(batch.hist_item, batch.hist_cate)  # [B, L, D]
-            parts = {"behaviours": behaviours, "mask": batch.hist_mask,
-                     "states": self.extractor(behaviours, batch.hist_len)[0]}  # states: [B, L, H]
+            parts = {"mask": batch.hist_mask, "states": self.extractor(self.history(batch), batch.hist_len)[0]}
+        positives = self.embed(batch.hist_item, batch.hist_cate)  # [B, L, D]
         negatives = self.embed(batch.neg_item, batch.neg_cate)  # [B, L, D]
-        return auxiliary_loss(parts["states"], parts["behaviours"], negatives, parts["mask"], self.aux_scorer)
+        return auxiliary_loss(parts["states"], positives, negatives, parts["mask"], self.aux_scorer)
 
     def loss(self, batch: Batch) -> torch.Tensor:
         """``L = L_target + alpha * L_aux`` (DIEN Eq. 9)."""

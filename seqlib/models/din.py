@@ -83,14 +83,15 @@ class DIN(CTRModel):
             Weights, 0 on padding.  # [B, L]
         """
         target = self.embed(batch.item, batch.cate)  # [B, D]
-        behaviours = self.embed(batch.hist_item, batch.hist_cate)  # [B, L, D]
+        behaviours = self.history(batch)  # [B, L, D]
         return self.activation_unit(behaviours, target, batch.hist_mask, normalize)
 
     def forward(self, batch: Batch) -> torch.Tensor:
         """Click logits.  # [B]"""
         target = self.embed(batch.item, batch.cate)  # [B, D]: v_A
         rows, cols = batch.hist_mask.nonzero(as_tuple=True)  # [N]: the valid behaviours only
-        behaviours = self.embed(batch.hist_item[rows, cols], batch.hist_cate[rows, cols])  # [N, D]: e_j
+        feedback = None if batch.hist_feedback is None else batch.hist_feedback[rows, cols]  # [N]
+        behaviours = self.embed(batch.hist_item[rows, cols], batch.hist_cate[rows, cols], feedback)  # [N, D]: e_j
         weights = self.activation_unit.packed_weights(behaviours, target, rows, cols, batch.hist_mask)  # [N]
         interest = pool_valid(weights, behaviours, rows, len(batch))  # [B, D]: v_U(A)
         x = torch.cat([self.user(batch.user), target, interest], dim=-1)  # [B, dim + 2D]

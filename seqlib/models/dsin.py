@@ -81,7 +81,7 @@ class DSIN(CTRModel):
                 f"the model expects (n_sessions, session_len) = ({self.n_sessions}, {self.session_len})"
             )
         target = self.embed(batch.item, batch.cate)  # [B, D]
-        x = self.embed(batch.sess_item, batch.sess_cate)  # [B, K, T, D]
+        x = self.embed(batch.sess_item, batch.sess_cate, batch.sess_feedback)  # [B, K, T, D]
         if self.bias is not None:
             x = self.bias(x, batch.n_sess)  # [B, K, T, D]
         valid = batch.sess_valid  # [B, K]

@@ -11,36 +11,45 @@ from torch import nn
 class ItemEmbedding(nn.Module):
     """An item is the concatenation of its id embedding and its category embedding (DIN 6.1).
 
-    Behaviours and the target share these tables; id 0 is padding and embeds to zeros.
+    Behaviours and the target share these tables; id 0 is padding and embeds to zeros. When the
+    data carry a behaviour-feedback feature (a MovieLens rating, a Taobao behaviour type), a
+    behaviour's vector also gets the embedding of its feedback level added; the target has no
+    feedback and gets nothing added.
 
     Args:
         n_items: item vocabulary size (padding included).
         n_cates: category vocabulary size (padding included).
         dim: embedding size per field, so an item vector has ``2 * dim`` entries.
+        n_feedback: feedback levels ("none" included); 0 for no feedback table.
     """
 
-    def __init__(self, n_items: int, n_cates: int, dim: int = 8) -> None:
+    def __init__(self, n_items: int, n_cates: int, dim: int = 8, n_feedback: int = 0) -> None:
         super().__init__()
         self.item = nn.Embedding(n_items, dim, padding_idx=0)
         self.cate = nn.Embedding(n_cates, dim, padding_idx=0)
-        nn.init.normal_(self.item.weight, std=0.05)
-        nn.init.normal_(self.cate.weight, std=0.05)
-        with torch.no_grad():
-            self.item.weight[0].zero_()
-            self.cate.weight[0].zero_()
+        self.feedback = nn.Embedding(n_feedback, 2 * dim, padding_idx=0) if n_feedback > 0 else None
+        for table in (self.item, self.cate, self.feedback):
+            if table is not None:
+                nn.init.normal_(table.weight, std=0.05)
+                with torch.no_grad():
+                    table.weight[0].zero_()
         self.out_dim = 2 * dim
 
-    def forward(self, item: torch.Tensor, cate: torch.Tensor) -> torch.Tensor:
-        """Embed items.
+    def forward(self, item: torch.Tensor, cate: torch.Tensor, feedback: torch.Tensor | None = None) -> torch.Tensor:
+        """Embed items (and add the behaviour feedback, when given and the model has a table).
 
         Args:
             item: item ids, any shape ``S``.  # [*S]
             cate: category ids, same shape.  # [*S]
+            feedback: feedback levels, same shape, 0 = none; or None.  # [*S]
 
         Returns:
-            ``[e_item, e_cate]``.  # [*S, 2 * dim]
+            ``[e_item, e_cate]`` (``+ e_feedback``).  # [*S, 2 * dim]
         """
-        return torch.cat([self.item(item), self.cate(cate)], dim=-1)
+        vectors = torch.cat([self.item(item), self.cate(cate)], dim=-1)  # [*S, 2 * dim]
+        if feedback is None or self.feedback is None:
+            return vectors
+        return vectors + self.feedback(feedback)  # [*S, 2 * dim]
 
 
 class MLP(nn.Module):
