@@ -216,7 +216,7 @@ def fit(
 
     Returns:
         One row per epoch: ``epoch, train_loss, seconds`` and, with a validation set,
-        ``valid_auc, valid_gauc, valid_users``. ``attrs`` holds ``best_epoch`` (the epoch whose
+        ``valid_auc, valid_gauc, valid_users, valid_logloss``. ``attrs`` holds ``best_epoch`` (the epoch whose
         weights the model keeps), ``epochs_run`` and ``stopped`` (``"patience"``,
         ``"max_epochs"`` or ``"budget"``).
 
@@ -280,7 +280,8 @@ def fit(
         row = {"epoch": epoch, "train_loss": total / count, "seconds": time.perf_counter() - start}
         if valid is not None:
             scores = evaluate(model, valid, device=device, name="validation")
-            row.update(valid_auc=scores["auc"], valid_gauc=scores["gauc"], valid_users=scores["valid_users"])
+            row.update(valid_auc=scores["auc"], valid_gauc=scores["gauc"], valid_users=scores["valid_users"],
+                       valid_logloss=scores["logloss"])
         if progress:
             print(_summary(row, epochs, n_batches), flush=True)
         rows.append(row)

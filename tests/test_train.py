@@ -57,7 +57,7 @@ def test_fit_is_deterministic_and_learns(small: tuple) -> None:
         history = fit(model, train, test, epochs=3, seed=0, progress=False)
         results.append((history, evaluate(model, test)))
     assert results[0][1] == results[1][1]
-    assert list(results[0][0].columns) == ["epoch", "train_loss", "seconds", "valid_auc", "valid_gauc", "valid_users"]
+    assert list(results[0][0].columns) == ["epoch", "train_loss", "seconds", "valid_auc", "valid_gauc", "valid_users", "valid_logloss"]
     history = results[0][0]
     assert history.train_loss.iloc[-1] < history.train_loss.iloc[0]
     assert results[0][1]["auc"] > 0.57  # an untrained model scores 0.48 here

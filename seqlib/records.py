@@ -1,0 +1,159 @@
+"""Recorded results: runs too long for the book's build, stored with their provenance.
+
+Full-scale runs (all of MovieLens-1M, several models and seeds to convergence) take longer than
+a chapter may. ``benchmarks/`` scripts run them and save every run in a JSON file inside the
+package (``seqlib/results/``), with the command, the seqlib commit, the date, the machine and
+the wall times; chapters load the file with :func:`load_record` and label their plots as
+recorded by that command. A file is one object::
+
+    {"schema": 1, "name": ..., "command": ..., "commit": ..., "date": ..., "machine": {...},
+     "threads": 1, "settings": {...}, "wall_seconds": ..., "runs": [{...}, ...]}
+
+and each run holds at least ``dataset, model, seed, auc, gauc, valid_users, epochs,
+epochs_run, seconds``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import platform
+import subprocess
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import torch
+
+SCHEMA = 1
+RESULTS_DIR = Path(__file__).resolve().parent / "results"
+RUN_FIELDS = ("dataset", "model", "seed", "auc", "gauc", "valid_users", "epochs", "epochs_run", "seconds")
+TOP_FIELDS = ("schema", "name", "command", "commit", "date", "machine", "threads", "settings", "wall_seconds", "runs")
+
+
+def source_commit() -> str:
+    """The git commit of the seqlib checkout (``+dirty`` with uncommitted changes), or ``"unknown"``."""
+    root = Path(__file__).resolve().parents[1]
+    try:
+        head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True, check=True)
+        dirty = subprocess.run(["git", "status", "--porcelain", "--", "seqlib"], cwd=root, capture_output=True,
+                               text=True, check=True)
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+    return head.stdout.strip() + ("+dirty" if dirty.stdout.strip() else "")
+
+
+def machine() -> dict[str, Any]:
+    """What the runs ran on: processor, cores, memory, Python and torch versions."""
+    cpu = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as f:
+            names = [line.split(":", 1)[1].strip() for line in f if line.startswith("model name")]
+        cpu = names[0] if names else cpu
+    except OSError:
+        pass
+    return {
+        "cpu": cpu,
+        "cores": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count(),
+        "python": platform.python_version(),
+        "torch": torch.__version__,
+        "platform": platform.platform(),
+    }
+
+
+def save_record(
+    path: str | os.PathLike[str],
+    name: str,
+    command: str,
+    runs: list[dict[str, Any]],
+    settings: dict[str, Any],
+    threads: int,
+    wall_seconds: float,
+) -> Path:
+    """Write a record file atomically (a temporary file, then one rename).
+
+    Args:
+        path: the JSON file to write.
+        name: a short title, e.g. ``"quality-full"``.
+        command: the command line that produced the runs.
+        runs: one dict per training run (see :data:`RUN_FIELDS`).
+        settings: the budget and data settings shared by the runs.
+        threads: torch threads per run.
+        wall_seconds: wall time of the whole command.
+
+    Returns:
+        The path written.
+
+    Raises:
+        ValueError: a run lacks a required field.
+    """
+    for i, run in enumerate(runs):
+        missing = [k for k in RUN_FIELDS if k not in run]
+        if missing:
+            raise ValueError(f"run {i} lacks the field(s) {missing}")
+    record = {
+        "schema": SCHEMA, "name": name, "command": command, "commit": source_commit(),
+        "date": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"), "machine": machine(),
+        "threads": threads, "settings": settings, "wall_seconds": round(wall_seconds, 1),
+        "runs": [{k: _plain(v) for k, v in run.items()} for run in runs],
+    }
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            json.dump(record, f, indent=1)
+            f.write("\n")
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return target
+
+
+def _plain(value: Any) -> Any:
+    """numpy scalars as Python numbers (JSON has no int64)."""
+    return value.item() if isinstance(value, np.generic) else value
+
+
+def load_record(name: str, folder: str | os.PathLike[str] | None = None) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """A recorded results file: its runs as a DataFrame and its provenance.
+
+    Args:
+        name: the file name without ``.json`` (e.g. ``"quality-full"``), in ``folder``.
+        folder: where to look (default: the package's ``results/`` folder).
+
+    Returns:
+        ``(runs, meta)``: one row per run; ``meta`` is every top-level field except ``runs``.
+
+    Raises:
+        FileNotFoundError: no such record (the message lists the recorded ones).
+        ValueError: the file does not follow the schema.
+    """
+    folder = Path(folder) if folder is not None else RESULTS_DIR
+    path = folder / f"{name}.json"
+    if not path.is_file():
+        known = sorted(p.stem for p in folder.glob("*.json")) if folder.is_dir() else []
+        raise FileNotFoundError(f"no recorded results {name!r} in {folder}; recorded: {known}")
+    record = json.loads(path.read_text(encoding="utf-8"))
+    missing = [k for k in TOP_FIELDS if k not in record]
+    if missing or record["schema"] != SCHEMA:
+        raise ValueError(f"{path} is not a schema-{SCHEMA} record (missing {missing})")
+    runs = pd.DataFrame(record["runs"])
+    absent = [k for k in RUN_FIELDS if k not in runs.columns]
+    if absent:
+        raise ValueError(f"{path}: runs lack the field(s) {absent}")
+    return runs, {k: v for k, v in record.items() if k != "runs"}
+
+
+def provenance(meta: dict[str, Any]) -> str:
+    """One line saying where recorded numbers come from, for captions and prose."""
+    m = meta["machine"]
+    return (
+        f"recorded by `{meta['command']}` on {meta['date'][:10]} (seqlib {meta['commit'][:10]}), "
+        f"{m['cores']} cores ({m['cpu']}), {meta['threads']} thread(s) per run, "
+        f"{meta['wall_seconds'] / 60:.0f} min in all"
+    )
