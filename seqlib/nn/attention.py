@@ -14,6 +14,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from seqlib.checks import positive_int, positive_sizes
 from seqlib.nn.dice import activation
 from seqlib.nn.layers import masked_softmax
 
@@ -138,9 +139,11 @@ class LocalActivationUnit(nn.Module):
         super().__init__()
         if normalize not in (None, "softmax"):
             raise ValueError(f"normalize must be None or 'softmax', got {normalize!r}")
+        if activation_name not in ("dice", "prelu"):
+            raise ValueError(f"activation_name must be 'dice' or 'prelu', got {activation_name!r}")
         layers: list[nn.Module] = []
-        width = 4 * dim
-        for size in hidden:
+        width = 4 * positive_int("dim", dim)
+        for size in positive_sizes("hidden", hidden):
             layers += [nn.Linear(width, size), activation(activation_name, size)]
             width = size
         layers.append(nn.Linear(width, 1))

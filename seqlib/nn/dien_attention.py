@@ -8,6 +8,7 @@ import math
 import torch
 from torch import nn
 
+from seqlib.checks import positive_int
 from seqlib.nn.layers import masked_softmax
 
 
@@ -21,6 +22,7 @@ class BilinearAttention(nn.Module):
 
     def __init__(self, state_dim: int, target_dim: int) -> None:
         super().__init__()
+        state_dim, target_dim = positive_int("state_dim", state_dim), positive_int("target_dim", target_dim)
         self.weight = nn.Parameter(torch.empty(state_dim, target_dim))
         nn.init.uniform_(self.weight, -1.0 / math.sqrt(state_dim), 1.0 / math.sqrt(state_dim))
 
