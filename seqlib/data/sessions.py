@@ -33,8 +33,9 @@ def session_breaks(timestamps: np.ndarray, gap: float = 1800, users: np.ndarray 
 
     Raises:
         ValueError: ``gap`` not a number > 0 (``inf`` is allowed: one session per user),
-            arrays not one-dimensional or of different lengths, timestamps that are not numbers
-            (strings, booleans, datetimes), NaN, infinite, negative or (within a user) unsorted.
+            arrays not one-dimensional or of different lengths, missing user ids, timestamps
+            that are not numbers (strings, booleans, datetimes), NaN, infinite, negative or
+            (within a user) unsorted.
     """
     _check_gap(gap)
     ts = np.asarray(timestamps)
@@ -63,6 +64,8 @@ def session_breaks(timestamps: np.ndarray, gap: float = 1800, users: np.ndarray 
         users = np.asarray(users)
         if users.shape != ts.shape:
             raise ValueError(f"users must have the shape of timestamps {ts.shape}, got {users.shape}")
+        if pd.isna(users).any():  # NaN != NaN would give every such event a session of its own
+            raise ValueError(f"users contain {int(pd.isna(users).sum())} missing id(s) (NaN/None)")
         same_user = users[1:] == users[:-1]  # [N - 1]
     unsorted = same_user & (steps < 0)
     if unsorted.any():

@@ -8,7 +8,7 @@ import math
 import torch
 from torch import nn
 
-from seqlib.checks import positive_int
+from seqlib.checks import check_float, positive_int
 from seqlib.nn.layers import masked_softmax
 
 
@@ -52,5 +52,9 @@ class BilinearAttention(nn.Module):
 
         Returns:
             Weights summing to 1 over the valid steps of each non-empty row.  # [B, L]
+
+        Raises:
+            ValueError: ``temperature`` is not a finite number > 0 (0 would give NaN weights).
         """
+        temperature = check_float("temperature", temperature, minimum=0.0, strict_minimum=True)
         return masked_softmax(self.scores(states, target) / temperature, mask)  # [B, L]
