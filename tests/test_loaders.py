@@ -465,7 +465,8 @@ def slow_server(monkeypatch) -> Iterator[tuple[_SlowServer, dict]]:
 
 
 _LOADER = """
-import json, pathlib, sys, time, zipfile
+import json, pathlib, signal, sys, time, zipfile
+signal.signal(signal.SIGINT, signal.default_int_handler)  # Ctrl-C raises even if the parent ignores it
 from seqlib.data import movielens
 spec = json.loads(sys.argv[1])
 movielens.ARCHIVES["ml-100k"] = movielens.Archive(spec["url"], spec["size"], spec["sha256"])
