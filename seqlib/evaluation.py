@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import functools
+import numbers
 import time
 from typing import Any, Iterable
 
@@ -11,6 +12,7 @@ import numpy as np
 import pandas as pd
 import torch
 
+from seqlib.checks import check_int, positive_int
 from seqlib.data.samples import SampleSet, build_samples
 from seqlib.data.synthetic import make_synthetic
 from seqlib.models.registry import available, create
@@ -117,8 +119,12 @@ def compare_models(
         ValueError: an unknown or repeated model name (the message lists the known ones), a
             repeated seed, no models or no seeds, or a bad budget argument.
     """
+    if isinstance(models, str):
+        raise ValueError(f"models must be a list of model names, got the string {models!r}; write [{models!r}]")
+    if isinstance(seeds, numbers.Integral):
+        raise ValueError(f"seeds must be a list of seeds, got {seeds!r}; write range({seeds}) for seeds 0..{seeds - 1}")
     names = [str(m).lower() for m in models]
-    seeds = list(seeds)
+    seeds = [check_int("seed", s, minimum=0) for s in seeds]
     if not names:
         raise ValueError("compare_models needs at least one model name")
     if not seeds:
@@ -133,8 +139,13 @@ def compare_models(
     unknown = [m for m in names if m not in available()]
     if unknown:
         raise ValueError(f"unknown model(s) {unknown}; known models: {', '.join(available())}")
-    train, test = data if data is not None else load_samples(dataset)
     model_kwargs = model_kwargs or {}
+    stray = sorted(set(model_kwargs) - set(names))
+    if stray:
+        raise ValueError(f"model_kwargs names model(s) {stray} that are not compared ({names}); remove them or add the models")
+    if data is not None and (not isinstance(data, (tuple, list)) or len(data) != 2):
+        raise ValueError("data must be a (train, test) pair of SampleSets, e.g. data=build_samples(log)")
+    train, test = data if data is not None else load_samples(dataset)
     runs = []
     for name in names:
         for seed in seeds:
@@ -203,7 +214,6 @@ def format_table(results: pd.DataFrame) -> str:
 def shrink_test(test: SampleSet, n_rows: int, seed: int = 0) -> SampleSet:
     """Keep only the first ``n_rows`` test samples in time order (how the seed's DSIN config
     head-sliced its test data), to show how few valid users make AUC/GAUC unreliable."""
-    if n_rows < 1:
-        raise ValueError(f"n_rows must be >= 1, got {n_rows}")
+    n_rows = positive_int("n_rows", n_rows)
     order = np.argsort(test.frame["timestamp"].to_numpy(), kind="stable")[:n_rows]
     return test.subset(torch.from_numpy(np.sort(order)))

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import copy
 import math
-import numbers
 import sys
 import time
 from typing import Literal
@@ -20,6 +19,7 @@ import torch
 from torch import nn
 from tqdm import tqdm
 
+from seqlib.checks import check_float, check_int, positive_int
 from seqlib.data.samples import SampleSet, split_validation
 from seqlib.metrics import auc, gauc
 
@@ -155,13 +155,12 @@ def make_optimizer(
     raise ValueError(f"optimizer must be 'adam', 'adamw' or 'sgd', got {name!r}")
 
 
-def _positive(name: str, value: object, integer: bool = False, allow_zero: bool = False) -> None:
-    """Raise a ValueError naming ``name`` unless ``value`` is a finite positive number (or int)."""
-    kind = numbers.Integral if integer else numbers.Real
-    ok = isinstance(value, kind) and not isinstance(value, bool) and math.isfinite(value)
-    if not ok or value < 0 or (value == 0 and not allow_zero):
-        what = "a positive integer" if integer else ("a finite number >= 0" if allow_zero else "a finite number > 0")
-        raise ValueError(f"{name} must be {what}, got {value!r}")
+def _device(device: str | torch.device) -> torch.device:
+    """``device`` as a torch device, or a ValueError naming it (e.g. ``"gpu"`` is not a torch name)."""
+    try:
+        return torch.device(device)
+    except (RuntimeError, TypeError) as exc:
+        raise ValueError(f"device must be a torch device such as 'cpu' or 'cuda', got {device!r}") from exc
 
 
 def fit(
@@ -226,13 +225,19 @@ def fit(
         TrainingDiverged: the loss became non-finite or exploded, or the predictions collapsed to
             a constant (lower ``lr``).
     """
+    if not isinstance(model, nn.Module) or not hasattr(model, "loss"):
+        raise TypeError(f"model must be a seqlib model (an nn.Module with a loss(batch) method), got {type(model).__name__}")
+    for name, value in (("train", train), ("valid", valid)):
+        if value is not None and not isinstance(value, SampleSet):
+            raise TypeError(f"{name} must be a SampleSet (from build_samples or load_samples), got {type(value).__name__}")
     if epochs is not None:
-        _positive("epochs", epochs, integer=True)
-    _positive("max_epochs", max_epochs, integer=True)
-    _positive("patience", patience, integer=True)
-    _positive("batch_size", batch_size, integer=True)
-    _positive("lr", lr)
-    _positive("weight_decay", weight_decay, allow_zero=True)
+        epochs = positive_int("epochs", epochs)
+    max_epochs, patience = positive_int("max_epochs", max_epochs), positive_int("patience", patience)
+    batch_size = positive_int("batch_size", batch_size)
+    lr = check_float("lr", lr, minimum=0.0, strict_minimum=True)
+    weight_decay = check_float("weight_decay", weight_decay, minimum=0.0)
+    seed = check_int("seed", seed, minimum=0)
+    device = _device(device)
     if len(train) == 0:
         raise ValueError("the training set is empty")
     check_compatible(model, train, "the training set")

@@ -49,7 +49,7 @@ def test_quality_script_runs_end_to_end(tmp_path: Path) -> None:
     )
     assert proc.returncode == 0, proc.stderr[-2000:]
     runs, meta = load_record("quality-tiny", tmp_path)
-    assert sorted(runs.model) == ["base", "din", "dien", "dsin"]
+    assert sorted(runs.model) == ["base", "dien", "din", "dsin"]
     assert (runs.auc > 0).all() and (runs.epochs >= 1).all() and (runs.epochs_run <= 2).all()
     assert meta["command"].startswith("python benchmarks/quality.py --tiny")
     assert "== tiny" in proc.stdout

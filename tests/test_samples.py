@@ -165,7 +165,7 @@ def test_bad_logs_are_named(change, message: str) -> None:
 
 @pytest.mark.parametrize(
     "kwargs, message",
-    [({"max_len": 0}, "max_len must be >= 1"), ({"gap": 0}, "gap must be a number of seconds > 0"),
+    [({"max_len": 0}, "max_len must be >= 1"), ({"gap": 0}, "gap must be > 0, got 0"),
      ({"test_frac": 1.0}, "test_frac"), ({"history": "clicks"}, "history")],
 )
 def test_bad_parameters_are_named(kwargs: dict, message: str) -> None:

@@ -104,6 +104,13 @@ def length_mask(lengths: torch.Tensor, max_len: int) -> torch.Tensor:
 
     Returns:
         ``mask[..., j] = 1.0`` where ``j < lengths[...]``, else ``0.0``.  # [*S, max_len]
+
+    Raises:
+        ValueError: a length below 0 or above ``max_len``.
     """
+    if lengths.numel() and (int(lengths.min()) < 0 or int(lengths.max()) > max_len):
+        raise ValueError(
+            f"lengths must lie in [0, max_len={max_len}], got values from {int(lengths.min())} to {int(lengths.max())}"
+        )
     positions = torch.arange(max_len, device=lengths.device)  # [max_len]
     return (positions < lengths.unsqueeze(-1)).float()  # [*S, max_len]

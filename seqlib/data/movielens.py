@@ -7,31 +7,58 @@ anything is kept: the archive goes to a temporary file, is extracted into a temp
 folder, checked file by file and moved into place with one ``os.replace``; a failure at any step
 removes the temporary files, so the cache never holds a half-written copy.
 
+Several processes may share the cache. A download holds an exclusive lock on
+``<cache>/.<name>.lock`` (``fcntl.flock``, released by the kernel even when the process is
+killed) from before its first temporary file is created until after its last one is removed. So:
+
+* a second downloader waits for the lock, then finds the verified copy the first one placed and
+  uses it: a verified copy is never moved aside or replaced;
+* temporaries (``.<name>-*.zip.part`` files, ``.<name>-*.tmp`` folders) found by a process that
+  holds the lock belong to no live download; they are left only by a process killed with no
+  chance to clean up (``SIGKILL``, a power cut) and are removed by the next load that sees them.
+
+Without ``fcntl`` (Windows) there is no lock: run one downloader at a time there. A full disk,
+a read-only cache folder and a broken connection each give a message that names the folder and
+what to do.
+
 MovieLens terms forbid redistribution, so ``seqlib`` ships no copy: every reader downloads their
 own from GroupLens.
 """
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import hashlib
+import http.client
 import os
 import shutil
+import sys
 import tempfile
 import zipfile
 from pathlib import Path
-from typing import NamedTuple
+from typing import BinaryIO, Iterator, NamedTuple
 from urllib.request import urlopen
 
 import numpy as np
 import pandas as pd
 from tqdm.auto import tqdm
 
-from seqlib.data.paths import DATA_DIR_ENV, cache_dir, env_data_dir
+from seqlib.data.paths import CACHE_DIR_ENV, DATA_DIR_ENV, cache_dir, env_data_dir
 from seqlib.data.validate import validate_log
+
+try:
+    import fcntl
+except ImportError:  # Windows: no advisory locks (see the module docstring)
+    fcntl = None  # type: ignore[assignment]
 
 
 class DataIntegrityError(ValueError):
     """A data file or downloaded archive does not have the expected sha256."""
+
+
+class DownloadError(RuntimeError):
+    """Fetching an official archive failed (no connection, a timeout, a connection cut short)."""
 
 
 class Archive(NamedTuple):
@@ -80,8 +107,8 @@ UNKNOWN_GENRE_ID = len(GENRES) + 1  # ml-100k's "unknown" genre gets its own id,
 
 COLUMNS = ("user_id", "item_id", "cate_id", "timestamp", "label", "rating")
 
-# sha256 already computed in this process, keyed on (path, size, mtime in ns).
-_HASHES: dict[tuple[str, int, int], str] = {}
+# sha256 already computed in this process, keyed on (path, size, mtime, inode, ctime); see _sha256.
+_HASHES: dict[tuple[str, int, int, int, int], str] = {}
 
 
 def load_movielens(
@@ -103,7 +130,8 @@ def load_movielens(
     Files are looked for in ``data_dir`` (the folder holding them, or one holding a ``<name>/``
     folder), else in ``$SEQLIB_DATA_DIR/<name>/`` when that folder has them, else in
     ``<cache>/<name>/`` (``~/.cache/seqlib`` or ``$SEQLIB_CACHE_DIR``), which the official zip is
-    downloaded into when missing. Each file's sha256 is checked once per process.
+    downloaded into when missing. Each file's sha256 is checked once per process while the file
+    stays unchanged (see :func:`_sha256` for what "unchanged" trusts).
 
     Args:
         name: ``"ml-100k"`` or ``"ml-1m"``.
@@ -117,14 +145,20 @@ def load_movielens(
         ties keep file order).
 
     Raises:
-        ValueError: ``name`` is not a known data set.
+        ValueError: ``name`` is not a known data set, or ``download``/``progress`` is not a bool.
         FileNotFoundError: ``data_dir`` lacks the files, or there is no local copy and
             ``download`` is false.
         DataIntegrityError: a file or the downloaded archive has the wrong sha256.
-        RuntimeError: the download failed (the message says how to place the files by hand).
+        DownloadError: the download failed (a ``RuntimeError``; the message says how to place
+            the files by hand).
+        OSError: the cache folder is full or not writable (the message names the folder and
+            the remedy).
     """
-    if name not in FILE_SHA256:
+    if not isinstance(name, str) or name not in FILE_SHA256:
         raise ValueError(f"unknown MovieLens data set {name!r}; known: {sorted(FILE_SHA256)}")
+    for flag, value in (("download", download), ("progress", progress)):
+        if not isinstance(value, bool):
+            raise ValueError(f"{flag} must be True or False, got {value!r}")
     folder = _locate(name, data_dir, download, progress)
     log = _read_ml100k(folder) if name == "ml-100k" else _read_ml1m(folder)
     log["label"] = (log["rating"] >= 4).astype(np.int64)
@@ -201,6 +235,7 @@ def _locate(
     target = cache_dir() / name
     if _has_files(target, name):
         _verify(target, name)
+        _sweep_if_free(target.parent, name)
         return target
     if not download:
         env_text = f"{env / name}" if env is not None else f"${DATA_DIR_ENV}/{name} (unset)"
@@ -231,9 +266,17 @@ def _verify(folder: Path, name: str) -> None:
 
 
 def _sha256(path: Path) -> str:
-    """The sha256 hex digest of a file, computed once per process per (path, size, mtime)."""
+    """The sha256 hex digest of a file, computed once per process per version of the file.
+
+    A version is ``(path, size, mtime, inode, ctime)`` (times in ns). The memo trusts that a
+    file whose five are all unchanged has unchanged content. An edit in place moves ``ctime``
+    even when ``mtime`` is set back (``os.utime`` and ``touch`` cannot set ``ctime``), and a
+    replaced file has a new inode. What would go unnoticed: an edit within the same tick of the
+    file system's clock (a few ms) as the file's previous change, a rewound system clock, or
+    writes to the disk beneath the file system. A new process always hashes again.
+    """
     stat = path.stat()
-    key = (str(path.resolve()), stat.st_size, stat.st_mtime_ns)
+    key = (str(path.resolve()), stat.st_size, stat.st_mtime_ns, stat.st_ino, stat.st_ctime_ns)
     if key not in _HASHES:
         digest = hashlib.sha256()
         with open(path, "rb") as f:
@@ -244,41 +287,39 @@ def _sha256(path: Path) -> str:
 
 
 def _download(name: str, root: Path, progress: bool) -> None:
-    """Download, verify and extract the official zip of ``name`` into ``root/name`` atomically.
+    """Download, verify and extract the official zip of ``name`` into ``root/name`` atomically,
+    holding the data set's lock (see the module docstring); a copy another process completed
+    meanwhile is used as it is.
 
     Raises:
         DataIntegrityError: the archive or an extracted file has the wrong sha256.
-        RuntimeError: the download failed.
+        DownloadError: the download failed.
+        OSError: ``root`` is full or not writable (the message names it and the remedy).
     """
+    target = root / name
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+        with _cache_lock(root, name, wait=True, progress=progress):
+            _sweep(root, name)
+            if _has_files(target, name):  # another process finished while we waited
+                _verify(target, name)
+                return
+            _fetch_and_place(name, root, progress)
+    except OSError as exc:  # network errors are DownloadErrors by now: this is the cache folder
+        raise _cache_error(exc, root, name) from exc
+
+
+def _fetch_and_place(name: str, root: Path, progress: bool) -> None:
+    """The download itself (call with the lock held): temporary zip, temporary folder, checks,
+    one ``os.replace``; every temporary is removed on any exit Python sees."""
     archive = ARCHIVES[name]
     target = root / name
-    root.mkdir(parents=True, exist_ok=True)
     fd, part_name = tempfile.mkstemp(prefix=f".{name}-", suffix=".zip.part", dir=root)
     part = Path(part_name)
     staging: Path | None = None
     try:
-        digest = hashlib.sha256()
-        try:
-            with os.fdopen(fd, "wb") as out, urlopen(archive.url, timeout=60) as response:
-                with tqdm(
-                    total=archive.size,
-                    unit="B",
-                    unit_scale=True,
-                    unit_divisor=1024,
-                    desc=f"{name}.zip",
-                    disable=not progress,
-                ) as bar:
-                    for chunk in iter(lambda: response.read(1 << 16), b""):
-                        out.write(chunk)
-                        digest.update(chunk)
-                        bar.update(len(chunk))
-        except OSError as exc:  # urllib's URLError and socket timeouts are OSErrors
-            raise RuntimeError(
-                f"could not download {archive.url} ({exc}). Without internet access, download "
-                f"the zip elsewhere and unzip it so that {target} or ${DATA_DIR_ENV}/{name} holds "
-                f"{sorted(FILE_SHA256[name])}."
-            ) from exc
-        actual = digest.hexdigest()
+        with os.fdopen(fd, "wb") as out:
+            actual = _fetch(archive, out, name, target, progress)
         if actual != archive.sha256:
             raise DataIntegrityError(
                 f"the archive downloaded from {archive.url} has sha256 {actual}, expected "
@@ -292,15 +333,126 @@ def _download(name: str, root: Path, progress: bool) -> None:
                 f"{archive.url} has no {name}/ folder with {sorted(FILE_SHA256[name])}"
             )
         _verify(staging / name, name)
-        if target.exists():  # an incomplete earlier copy: move it aside, removed with staging
-            os.replace(target, staging / "previous")
-        try:
-            os.replace(staging / name, target)
-        except OSError:
-            if not _has_files(target, name):  # not another process finishing first: a real error
-                raise
-            _verify(target, name)
+        if target.exists() or target.is_symlink():  # an incomplete copy (a verified one is used above)
+            os.replace(target, staging / "previous")  # removed with staging
+        os.replace(staging / name, target)
     finally:
         part.unlink(missing_ok=True)
         if staging is not None:
             shutil.rmtree(staging, ignore_errors=True)
+
+
+def _fetch(archive: Archive, out: BinaryIO, name: str, target: Path, progress: bool) -> str:
+    """Stream ``archive.url`` into ``out``; returns the sha256 of what was received.
+
+    Errors of the connection become :class:`DownloadError`; errors of ``out.write`` (a full
+    disk) propagate as ``OSError`` for :func:`_cache_error`.
+    """
+    digest = hashlib.sha256()
+
+    def failed(exc: BaseException) -> DownloadError:
+        return DownloadError(
+            f"could not download {archive.url} ({type(exc).__name__}: {exc}). Try again later; "
+            f"without internet access, download the zip elsewhere and unzip it so that {target} "
+            f"or ${DATA_DIR_ENV}/{name} holds {sorted(FILE_SHA256[name])}."
+        )
+
+    try:
+        response = urlopen(archive.url, timeout=60)
+    except (OSError, http.client.HTTPException) as exc:  # URLError, timeouts, refused connections
+        raise failed(exc) from exc
+    bar = tqdm(total=archive.size, unit="B", unit_scale=True, unit_divisor=1024, desc=f"{name}.zip",
+               disable=not progress)
+    with response, bar:
+        while True:
+            try:
+                chunk = response.read(1 << 16)
+            except (OSError, http.client.HTTPException) as exc:  # resets, IncompleteRead
+                raise failed(exc) from exc
+            if not chunk:
+                break
+            out.write(chunk)
+            digest.update(chunk)
+            bar.update(len(chunk))
+    return digest.hexdigest()
+
+
+def _cache_error(exc: OSError, root: Path, name: str) -> OSError:
+    """An ``OSError`` met while writing into the cache folder, re-worded to name the folder and
+    the remedy: a full disk, a read-only folder, or anything else."""
+    archive = ARCHIVES[name]
+    by_hand = (
+        f"or download {archive.url} yourself and unzip it into ${DATA_DIR_ENV}/{name} "
+        f"(a folder holding {sorted(FILE_SHA256[name])})"
+    )
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        problem = (
+            f"no space left in the cache folder {root} while storing MovieLens {name} "
+            f"(the zip is {archive.size / 1e6:.1f} MB and its files take several times that)"
+        )
+        remedy = f"free some space there, set {CACHE_DIR_ENV} to a folder with room, {by_hand}"
+    elif exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+        problem = f"the cache folder {root} is not writable ({exc.strerror})"
+        remedy = f"set {CACHE_DIR_ENV} to a writable folder, {by_hand}"
+    else:
+        problem = f"could not store MovieLens {name} in the cache folder {root} ({exc})"
+        remedy = f"check that folder, set {CACHE_DIR_ENV} to another one, {by_hand}"
+    return OSError(exc.errno, f"{problem}. To fix: {remedy}.")
+
+
+@contextlib.contextmanager
+def _cache_lock(root: Path, name: str, wait: bool, progress: bool) -> Iterator[bool]:
+    """Hold the exclusive lock ``root/.<name>.lock`` for the ``with`` block.
+
+    Args:
+        root: the cache folder (must exist).
+        name: the data set.
+        wait: block until the lock is free (saying so when ``progress``); else yield False at
+            once when another process holds it.
+        progress: print a line to stderr before waiting.
+
+    Yields:
+        Whether the lock is held.
+    """
+    fd = os.open(root / f".{name}.lock", os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        if fcntl is None:
+            yield True
+            return
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            if not wait:
+                yield False
+                return
+            if progress:
+                print(f"{name}: waiting for another process that is downloading it into {root}",
+                      file=sys.stderr, flush=True)
+            fcntl.flock(fd, fcntl.LOCK_EX)
+        yield True
+    finally:
+        os.close(fd)  # releases the lock
+
+
+def _stale_temporaries(root: Path, name: str) -> list[Path]:
+    """The download temporaries of ``name`` in ``root`` (stale when found with the lock held)."""
+    return [p for p in root.glob(f".{name}-*") if p.name.endswith((".zip.part", ".tmp"))]
+
+
+def _sweep(root: Path, name: str) -> None:
+    """Remove the temporaries a killed download left (call with the lock held)."""
+    for path in _stale_temporaries(root, name):
+        if path.is_dir() and not path.is_symlink():
+            shutil.rmtree(path, ignore_errors=True)
+        else:
+            path.unlink(missing_ok=True)
+
+
+def _sweep_if_free(root: Path, name: str) -> None:
+    """:func:`_sweep` when there is something to sweep and no download holds the lock; a cache
+    folder we may not write to is left as it is (loading from it still works)."""
+    if not _stale_temporaries(root, name):
+        return
+    with contextlib.suppress(OSError), _cache_lock(root, name, wait=False, progress=False) as held:
+        if held:
+            _sweep(root, name)

@@ -7,7 +7,11 @@ Two environment variables steer the loaders:
   A relative value is taken relative to the working directory, or, when nothing is there, to
   the root of the source checkout ``seqlib`` is imported from (so ``../shared/data`` works from
   the project root and from notebooks running in ``book/``).
-* ``SEQLIB_CACHE_DIR`` — where downloads go; default ``~/.cache/seqlib``.
+* ``SEQLIB_CACHE_DIR`` — where downloads go; default ``~/.cache/seqlib``. Besides one folder
+  per data set it holds an empty lock file per data set (``.ml-1m.lock``) and, only while a
+  download runs or after one was killed, its temporaries (``.ml-1m-*.zip.part``,
+  ``.ml-1m-*.tmp``); see :mod:`seqlib.data.movielens` for the rules that make concurrent and
+  interrupted downloads safe.
 """
 
 from __future__ import annotations

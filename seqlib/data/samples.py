@@ -11,7 +11,6 @@ item comes from the behaviours of its own period (see :class:`NegativeSampler`).
 from __future__ import annotations
 
 import hashlib
-import math
 import numbers
 from dataclasses import dataclass, field
 from typing import Iterator, Literal
@@ -21,6 +20,7 @@ import pandas as pd
 import torch
 from torch.utils.data import Dataset
 
+from seqlib.checks import check_float, check_int, positive_int
 from seqlib.data.batch import Batch
 from seqlib.data.sessions import session_breaks
 from seqlib.data.validate import validate_log
@@ -229,8 +229,9 @@ class SampleSet(Dataset):
             generator: torch random generator; when given, each batch also gets freshly drawn
                 auxiliary negatives (training), else the ones drawn at build time.
         """
-        if isinstance(batch_size, bool) or not isinstance(batch_size, numbers.Integral) or batch_size < 1:
-            raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
+        batch_size = positive_int("batch_size", batch_size)
+        if generator is not None and not isinstance(generator, torch.Generator):
+            raise ValueError(f"generator must be a torch.Generator or None, got {generator!r}")
         n = len(self)
         order = torch.randperm(n, generator=generator) if shuffle else torch.arange(n)
         for start in range(0, n, int(batch_size)):
@@ -346,17 +347,15 @@ def build_samples(
         ValueError: bad parameters (the message names the argument and the value) or a bad log
             (see :func:`validate_log`), or no samples left.
     """
-    max_len = _positive_int("max_len", max_len)
-    n_sessions = _positive_int("n_sessions", n_sessions, upper=_MAX_SLOTS)
-    session_len = _positive_int("session_len", session_len, upper=_MAX_SLOTS)
-    min_hist = _positive_int("min_hist", min_hist, lower=0)
-    seed = _positive_int("seed", seed, lower=0)
+    max_len = positive_int("max_len", max_len)
+    n_sessions = check_int("n_sessions", n_sessions, maximum=_MAX_SLOTS)
+    session_len = check_int("session_len", session_len, maximum=_MAX_SLOTS)
+    min_hist = check_int("min_hist", min_hist, minimum=0)
+    seed = check_int("seed", seed, minimum=0)
     if max_samples_per_user is not None:
-        max_samples_per_user = _positive_int("max_samples_per_user", max_samples_per_user)
-    if isinstance(gap, bool) or not isinstance(gap, numbers.Real) or not math.isfinite(gap) or gap <= 0:
-        raise ValueError(f"gap must be a number of seconds > 0, got {gap!r}")
-    if isinstance(test_frac, bool) or not isinstance(test_frac, numbers.Real) or not 0.0 < test_frac < 1.0:
-        raise ValueError(f"test_frac must be a number in (0, 1), got {test_frac!r}")
+        max_samples_per_user = positive_int("max_samples_per_user", max_samples_per_user)
+    gap = check_float("gap", gap, minimum=0.0, strict_minimum=True)
+    test_frac = _fraction("test_frac", test_frac)
     if history not in ("all", "positive"):
         raise ValueError(f"history must be 'all' or 'positive', got {history!r}")
     if negatives not in ("uniform", "popularity"):
@@ -491,8 +490,7 @@ def split_validation(train: SampleSet, frac: float = 0.1) -> tuple[SampleSet, Sa
     Raises:
         ValueError: ``frac`` out of range, or a part would be empty.
     """
-    if isinstance(frac, bool) or not isinstance(frac, numbers.Real) or not 0.0 < frac < 1.0:
-        raise ValueError(f"frac must be a number in (0, 1), got {frac!r}")
+    frac = _fraction("frac", frac)
     user = train._samples["user"].numpy()
     order = np.lexsort((train._samples["time"].numpy(), user))
     key = _order_key(user[order], train._samples["time"].numpy()[order])
@@ -506,15 +504,12 @@ def split_validation(train: SampleSet, frac: float = 0.1) -> tuple[SampleSet, Sa
     return train.subset(torch.from_numpy(np.flatnonzero(~held))), train.subset(torch.from_numpy(np.flatnonzero(held)))
 
 
-def _positive_int(name: str, value: object, lower: int = 1, upper: int | None = None) -> int:
-    """``value`` as an int, or a ValueError naming ``name`` and the value (bools and floats refused)."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise ValueError(f"{name} must be an integer, got {value!r} ({type(value).__name__})")
-    if value < lower:
-        raise ValueError(f"{name} must be >= {lower}, got {value}")
-    if upper is not None and value > upper:
-        raise ValueError(f"{name} must be <= {upper}, got {value}; DSIN uses n_sessions=5, session_len=10")
-    return int(value)
+def _fraction(name: str, value: object) -> float:
+    """A share strictly between 0 and 1, or a ValueError naming ``name`` and the value."""
+    value = check_float(name, value, minimum=0.0, maximum=1.0, strict_minimum=True)
+    if value >= 1.0:
+        raise ValueError(f"{name} must be < 1, got {value!r}")
+    return value
 
 
 def _is_integral(values: np.ndarray) -> bool:

@@ -9,6 +9,9 @@ from __future__ import annotations
 
 from typing import Sequence
 
+import math
+import numbers
+
 import numpy as np
 import pandas as pd
 
@@ -29,18 +32,29 @@ def session_breaks(timestamps: np.ndarray, gap: float = 1800, users: np.ndarray 
         Boolean mask, True where a session starts.  # [N]
 
     Raises:
-        ValueError: ``gap <= 0``, arrays not one-dimensional or of different lengths, NaN,
-            negative or (within a user) unsorted timestamps.
+        ValueError: ``gap`` not a number > 0 (``inf`` is allowed: one session per user),
+            arrays not one-dimensional or of different lengths, missing user ids, timestamps
+            that are not numbers (strings, booleans, datetimes), NaN, infinite, negative or
+            (within a user) unsorted.
     """
-    if not gap > 0:
-        raise ValueError(f"gap must be > 0 seconds, got {gap}")
+    _check_gap(gap)
     ts = np.asarray(timestamps)
     if ts.ndim != 1:
         raise ValueError(f"timestamps must be one-dimensional, got shape {ts.shape}")
+    if ts.dtype.kind not in "iuf":
+        raise ValueError(
+            f"timestamps must be numbers of seconds, got dtype {ts.dtype}"
+            + (f" (first value {ts[:1].tolist()[0]!r})" if ts.size else "")
+            + "; convert them first (datetimes: seconds since the epoch, e.g. ts.astype('datetime64[s]').astype('int64'))"
+        )
+    if ts.dtype.kind == "u":
+        ts = ts.astype(np.float64)  # differences of unsigned integers would wrap around
     if ts.size == 0:
         return np.zeros(0, dtype=bool)
     if ts.dtype.kind == "f" and np.isnan(ts).any():
-        raise ValueError("timestamps contain NaN")
+        raise ValueError(f"timestamps contain {int(np.isnan(ts).sum())} NaN value(s)")
+    if ts.dtype.kind == "f" and np.isinf(ts).any():
+        raise ValueError(f"timestamps contain {int(np.isinf(ts).sum())} infinite value(s)")
     if (ts < 0).any():
         raise ValueError(f"timestamps must be >= 0, found {ts[ts < 0][0]:g}")
     steps = np.diff(ts)  # [N - 1]
@@ -50,6 +64,8 @@ def session_breaks(timestamps: np.ndarray, gap: float = 1800, users: np.ndarray 
         users = np.asarray(users)
         if users.shape != ts.shape:
             raise ValueError(f"users must have the shape of timestamps {ts.shape}, got {users.shape}")
+        if pd.isna(users).any():  # NaN != NaN would give every such event a session of its own
+            raise ValueError(f"users contain {int(pd.isna(users).sum())} missing id(s) (NaN/None)")
         same_user = users[1:] == users[:-1]  # [N - 1]
     unsorted = same_user & (steps < 0)
     if unsorted.any():
@@ -61,6 +77,14 @@ def session_breaks(timestamps: np.ndarray, gap: float = 1800, users: np.ndarray 
     breaks = np.ones(ts.size, dtype=bool)  # [N]
     breaks[1:] = ~same_user | (steps > gap)
     return breaks
+
+
+def _check_gap(gap: float) -> None:
+    """``ValueError`` unless ``gap`` is a number of seconds > 0 (``inf`` allowed)."""
+    if isinstance(gap, (bool, np.bool_)) or not isinstance(gap, (numbers.Real, np.number)):
+        raise ValueError(f"gap must be a number of seconds such as 1800, got {gap!r} ({type(gap).__name__})")
+    if math.isnan(gap) or not gap > 0:
+        raise ValueError(f"gap must be > 0 seconds, got {gap}")
 
 
 def split_sessions(timestamps: np.ndarray, gap: float = 1800) -> np.ndarray:
@@ -77,9 +101,10 @@ def split_sessions(timestamps: np.ndarray, gap: float = 1800) -> np.ndarray:
         Session index per event, starting at 0 and increasing by one at each break.  # [N]
 
     Raises:
-        ValueError: ``gap <= 0``, timestamps not one-dimensional, NaN, negative or unsorted.
+        ValueError: ``gap`` not a number > 0, timestamps not one-dimensional, not numbers, NaN,
+            infinite, negative or unsorted.
     """
-    breaks = session_breaks(np.asarray(timestamps, dtype=np.float64), gap)  # [N]
+    breaks = session_breaks(np.asarray(timestamps), gap)  # [N]
     return np.cumsum(breaks) - 1
 
 

@@ -15,14 +15,21 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from seqlib.checks import check_int
 from seqlib.data.paths import DATA_DIR_ENV, env_data_dir
 from seqlib.data.validate import validate_log
 
 BEHAVIORS = ("pv", "cart", "fav", "buy")
 COLUMNS = ("user_id", "item_id", "cate_id", "timestamp", "behavior")
 _FILE_COLUMNS = ["user_id", "item_id", "cate_id", "behavior", "timestamp"]
+_FIELD_NAMES = ("user_id", "item_id", "category_id", "behavior_type", "timestamp")  # as in the file's docs
+_INT64_MAX = str(np.iinfo(np.int64).max)  # "9223372036854775807": ids and times must fit in int64
 _FORMAT = "no header; user_id, item_id, category_id, behavior_type, timestamp"
 _CHUNK_ROWS = 1_000_000
+
+
+class _BadLine(ValueError):
+    """A format problem found by :func:`_check_chunk`, whose message names the line."""
 
 
 def load_taobao(
@@ -37,10 +44,10 @@ def load_taobao(
 
     Args:
         path: the CSV file; default ``$SEQLIB_DATA_DIR/taobao/UserBehavior.csv``.
-        max_users: keep only the first ``max_users`` distinct users in file order. The file is
-            read in chunks and reading stops at the first row of the next user, so a small
-            sample of the 100-million-row file is quick; this relies on rows being grouped by
-            user, as in the official file.
+        max_users: keep only the first ``max_users`` distinct users in file order (an ``int``
+            or numpy integer >= 1). The file is read in chunks and reading stops at the first
+            row of the next user, so a small sample of the 100-million-row file is quick; this
+            relies on rows being grouped by user, as in the official file.
 
     Returns:
         One row per behaviour, columns ``user_id, item_id, cate_id, timestamp`` (int64,
@@ -49,12 +56,12 @@ def load_taobao(
 
     Raises:
         FileNotFoundError: no file at ``path`` or at the default place.
-        ValueError: ``max_users`` is not positive, or the file is not in the expected format
-            (wrong column count, non-numeric ids or timestamps, unknown behaviour types).
+        ValueError: ``max_users`` is not a positive integer, or the file is not in the expected
+            format (wrong field count, missing fields, ids or timestamps that are not integers
+            from 0 to 2**63 - 1, unknown behaviour types); the message gives the line number.
     """
-    is_count = isinstance(max_users, int) and not isinstance(max_users, bool)
-    if max_users is not None and (not is_count or max_users < 1):
-        raise ValueError(f"max_users must be a positive integer or None, got {max_users!r}")
+    if max_users is not None:
+        max_users = check_int("max_users", max_users, minimum=1)
     file = _find_file(path)
     try:
         log = _read(file, max_users)
@@ -69,7 +76,25 @@ def load_taobao(
 
 
 def _read(file: Path, max_users: int | None) -> pd.DataFrame:
-    """The rows of ``file`` (of its first ``max_users`` users), read and checked in chunks."""
+    """The rows of ``file`` (of its first ``max_users`` users), read and checked in chunks.
+
+    The fast reader parses the integer columns directly; when it fails on a value (a missing
+    field, a float, an id beyond int64), a second pass reads the file as text to name the first
+    bad line, which pandas' own message does not.
+    """
+    try:
+        return _read_chunks(file, max_users)
+    except (_BadLine, pd.errors.ParserError, pd.errors.EmptyDataError):
+        raise  # the message already names the line (or the empty file)
+    except (ValueError, OverflowError) as exc:
+        problem = _first_bad_line(file)
+        if problem is None:
+            raise ValueError(str(exc)) from exc
+        raise ValueError(problem) from exc
+
+
+def _read_chunks(file: Path, max_users: int | None) -> pd.DataFrame:
+    """The fast path of :func:`_read`: integer columns parsed as int64 by pandas' C reader."""
     chunks = []
     kept: set[int] = set()
     reader = pd.read_csv(
@@ -113,20 +138,61 @@ def _find_file(path: str | os.PathLike[str] | None) -> Path:
 
 
 def _check_chunk(chunk: pd.DataFrame) -> pd.DataFrame:
-    """The chunk with named columns; ``ValueError`` for a wrong field count or unknown behaviour."""
+    """The chunk with named columns; ``_BadLine`` naming the line of a missing field, an id or
+    time out of range, or an unknown behaviour (or the field count when it is wrong throughout)."""
     if chunk.shape[1] != len(_FILE_COLUMNS):
-        raise ValueError(
+        raise _BadLine(
             f"expected {len(_FILE_COLUMNS)} comma-separated fields per line, found {chunk.shape[1]}"
         )
     chunk.columns = _FILE_COLUMNS
     if chunk.isna().any().any():
         row = int(np.flatnonzero(chunk.isna().any(axis=1).to_numpy())[0]) + int(chunk.index[0]) + 1
-        raise ValueError(f"line {row} has missing fields (expected 5 comma-separated values)")
+        raise _BadLine(f"line {row} has missing fields (expected 5 comma-separated values)")
+    for col, field in zip(_FILE_COLUMNS, _FIELD_NAMES):
+        if col == "behavior":
+            continue
+        values = chunk[col]
+        if values.dtype != np.int64:  # pandas reads values in [2**63, 2**64) as uint64
+            bad = values.astype(np.uint64) > np.iinfo(np.int64).max
+            line = int(values.index[bad.to_numpy()][0]) + 1
+            raise _BadLine(f"line {line}: {field} {values[bad].iloc[0]} does not fit in int64 (must be < 2**63)")
+        if (values < 0).any():
+            line = int(values.index[(values < 0).to_numpy()][0]) + 1
+            raise _BadLine(f"line {line}: {field} {values[values < 0].iloc[0]} is negative; ids and times must be >= 0")
     unknown = ~chunk["behavior"].isin(BEHAVIORS)
     if unknown.any():
         bad = chunk["behavior"][unknown]
         line = int(bad.index[0]) + 1
-        raise ValueError(
+        raise _BadLine(
             f"line {line} has unknown behaviour type {bad.iloc[0]!r}; expected one of {BEHAVIORS}"
         )
     return chunk
+
+
+def _first_bad_line(file: Path) -> str | None:
+    """Describe the first line with a missing field or an integer field that is not an integer
+    from 0 to 2**63 - 1 (a slower pass reading every field as text); ``None`` if none is found."""
+    reader = pd.read_csv(file, header=None, dtype=str, keep_default_na=False, chunksize=_CHUNK_ROWS)
+    with reader:
+        for chunk in reader:
+            if chunk.shape[1] != len(_FILE_COLUMNS):
+                return None
+            for col, field in enumerate(_FIELD_NAMES):
+                values = chunk[col].str.strip()
+                empty = values == ""
+                if col == 3:
+                    bad = empty
+                else:
+                    digits = values.str.fullmatch(r"\d+")
+                    too_big = digits & ((values.str.len() > len(_INT64_MAX)) | (
+                        (values.str.len() == len(_INT64_MAX)) & (values > _INT64_MAX)))
+                    bad = empty | ~digits | too_big
+                if bad.any():
+                    line = int(chunk.index[bad.to_numpy()][0]) + 1
+                    value = values[bad].iloc[0]
+                    if value == "":
+                        return f"line {line} has missing fields: {field} is empty (expected 5 comma-separated values)"
+                    if value.lstrip("-").isdigit() and not value.startswith("-"):
+                        return f"line {line}: {field} {value} does not fit in int64 (must be < 2**63)"
+                    return f"line {line}: {field} {value!r} is not an integer from 0 to 2**63 - 1"
+    return None

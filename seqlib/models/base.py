@@ -8,6 +8,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from seqlib.checks import positive_int, positive_sizes
 from seqlib.data.batch import Batch
 from seqlib.data.samples import Vocab
 from seqlib.models.registry import register
@@ -22,11 +23,20 @@ class CTRModel(nn.Module):
     Args:
         vocab: vocabulary sizes for the embedding tables.
         dim: embedding size per field (item vectors are ``2 * dim`` wide).
+
+    Raises:
+        TypeError: ``vocab`` is not a :class:`~seqlib.data.Vocab`.
+        ValueError: ``dim`` is not a positive integer.
     """
 
     def __init__(self, vocab: Vocab, dim: int = 8) -> None:
         super().__init__()
-        self.dim = dim
+        if not isinstance(vocab, Vocab):
+            raise TypeError(
+                f"vocab must be a seqlib.data.Vocab (the .vocab of the sample sets, e.g. train.vocab), "
+                f"got {type(vocab).__name__}"
+            )
+        self.dim = dim = positive_int("dim", dim)
         self.embed = ItemEmbedding(vocab.n_items, vocab.n_cates, dim, vocab.n_feedback)
         self.user = nn.Embedding(vocab.n_users, dim)
         nn.init.normal_(self.user.weight, std=0.05)
@@ -92,6 +102,10 @@ class BaseModel(CTRModel):
         dim: embedding size per field.
         hidden: tower sizes (DIN uses 200-80).
         pooling: ``"sum"`` (the paper's base model) or ``"mean"``.
+
+    Raises:
+        TypeError: ``vocab`` is not a Vocab.
+        ValueError: ``dim``, ``hidden`` or ``pooling`` out of range (the message names it).
     """
 
     def __init__(
@@ -106,7 +120,7 @@ class BaseModel(CTRModel):
             raise ValueError(f"pooling must be 'sum' or 'mean', got {pooling!r}")
         self.pooling = pooling
         d = self.embed.out_dim
-        self.tower = MLP(dim + 2 * d, hidden, out_dim=1)
+        self.tower = MLP(self.dim + 2 * d, positive_sizes("hidden", hidden), out_dim=1)
 
     def forward(self, batch: Batch) -> torch.Tensor:
         """Click logits.  # [B]"""

@@ -14,6 +14,7 @@ from typing import Literal, Sequence
 import torch
 from torch.nn import functional as F
 
+from seqlib.checks import non_negative_float, positive_int, positive_sizes
 from seqlib.data.batch import Batch
 from seqlib.data.samples import Vocab
 from seqlib.models.base import CTRModel
@@ -40,6 +41,11 @@ class DIEN(CTRModel):
         gate: AUGRU's gate form: ``"paper"`` or ``"tf-keep"`` (authors' / DeepCTR code).
         aux_weight: alpha; 1 in the paper, 0 switches the auxiliary loss off.
         aux_scorer: ``"inner"`` (paper text) or ``"mlp"`` (authors' code).
+
+    Raises:
+        TypeError: ``vocab`` is not a Vocab.
+        ValueError: an option out of range (the message names it), e.g. ``dim=0``,
+            ``aux_weight=nan`` or ``hidden_size=0``.
     """
 
     def __init__(
@@ -56,10 +62,10 @@ class DIEN(CTRModel):
         super().__init__(vocab, dim)
         if aux_scorer not in ("inner", "mlp"):
             raise ValueError(f"aux_scorer must be 'inner' or 'mlp', got {aux_scorer!r}")
-        if aux_weight < 0:
-            raise ValueError(f"aux_weight must be >= 0, got {aux_weight}")
+        aux_weight = non_negative_float("aux_weight", aux_weight)
+        tower = positive_sizes("tower", tower)
         d = self.embed.out_dim
-        h = hidden_size or d
+        h = d if hidden_size is None else positive_int("hidden_size", hidden_size)
         if aux_scorer == "inner" and h != d:
             raise ValueError(f"aux_scorer='inner' needs hidden_size == {d} (the behaviour width), got {h}")
         self.gru_type, self.gate, self.aux_weight = gru_type, gate, aux_weight

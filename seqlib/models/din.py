@@ -14,6 +14,7 @@ from typing import Literal, Sequence
 import torch
 from torch.nn import functional as F
 
+from seqlib.checks import non_negative_float, positive_sizes
 from seqlib.data.batch import Batch
 from seqlib.data.samples import Vocab
 from seqlib.models.base import CTRModel
@@ -42,6 +43,11 @@ class DIN(CTRModel):
         regularization: ``None``, ``"mba"`` or ``"l2"``.
         reg_lambda: the penalty's ``lambda``.
         item_counts: ``n_j`` per item id (``train.item_counts()``), needed by ``"mba"``.  # [n_items]
+
+    Raises:
+        TypeError: ``vocab`` is not a Vocab or ``item_counts`` not a tensor.
+        ValueError: an option out of range (the message names it), e.g. ``dim=0``,
+            ``reg_lambda=nan`` or a layer size of 0.
     """
 
     def __init__(
@@ -59,13 +65,19 @@ class DIN(CTRModel):
         super().__init__(vocab, dim)
         if regularization not in (None, "mba", "l2"):
             raise ValueError(f"regularization must be None, 'mba' or 'l2', got {regularization!r}")
-        if reg_lambda < 0:
-            raise ValueError(f"reg_lambda must be >= 0, got {reg_lambda}")
+        if activation not in ("dice", "prelu"):
+            raise ValueError(f"activation must be 'dice' or 'prelu', got {activation!r}")
+        reg_lambda = non_negative_float("reg_lambda", reg_lambda)
+        attention_hidden, tower = positive_sizes("attention_hidden", attention_hidden), positive_sizes("tower", tower)
+        if item_counts is not None and not isinstance(item_counts, torch.Tensor):
+            raise TypeError(f"item_counts must be a torch.Tensor (train.item_counts()), got {type(item_counts).__name__}")
         if regularization == "mba":
             if item_counts is None:
                 raise ValueError("regularization='mba' needs item_counts (e.g. train.item_counts())")
             if item_counts.shape != (vocab.n_items,):
                 raise ValueError(f"item_counts must have shape ({vocab.n_items},), got {tuple(item_counts.shape)}")
+            if not bool((item_counts.float() >= 0).all()):  # False for NaN too
+                raise ValueError("item_counts must hold counts >= 0 (no NaN); pass train.item_counts()")
         self.regularization, self.reg_lambda = regularization, reg_lambda
         self.register_buffer("item_counts", None if item_counts is None else item_counts.float(), persistent=False)
         d = self.embed.out_dim

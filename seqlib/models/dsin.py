@@ -13,6 +13,7 @@ from typing import Sequence
 
 import torch
 
+from seqlib.checks import positive_int, positive_sizes
 from seqlib.data.batch import Batch
 from seqlib.data.samples import Vocab
 from seqlib.models.base import CTRModel
@@ -37,6 +38,11 @@ class DSIN(CTRModel):
         interacting: use the Bi-LSTM and ``U^H`` (False is the paper's "DSIN-BE without
             Bi-LSTM").
         combine: how ``H_k`` joins the Bi-LSTM directions: ``"concat"`` (paper) or ``"sum"``.
+
+    Raises:
+        TypeError: ``vocab`` is not a Vocab.
+        ValueError: an option out of range (the message names it), e.g. ``dim=0``,
+            ``session_len=0`` or ``heads`` not dividing ``2 * dim``.
     """
 
     def __init__(
@@ -53,6 +59,14 @@ class DSIN(CTRModel):
     ) -> None:
         super().__init__(vocab, dim)
         d = self.embed.out_dim
+        n_sessions, session_len = positive_int("n_sessions", n_sessions), positive_int("session_len", session_len)
+        heads, tower = positive_int("heads", heads), positive_sizes("tower", tower)
+        if d % heads:
+            divisors = [h for h in range(1, d + 1) if d % h == 0]
+            raise ValueError(f"heads={heads} must divide the behaviour width 2 * dim = {d}; use one of {divisors}")
+        for name, flag in (("bias_encoding", bias_encoding), ("interacting", interacting)):
+            if not isinstance(flag, bool):
+                raise ValueError(f"{name} must be True or False, got {flag!r}")
         self.n_sessions, self.session_len = n_sessions, session_len
         self.bias = BiasEncoding(n_sessions, session_len, d) if bias_encoding else None
         self.extractor = SessionExtractor(d, heads)

@@ -38,8 +38,16 @@ def create(name: str, vocab: Vocab, **kwargs: Any) -> nn.Module:
         **kwargs: model options (see each model's constructor).
 
     Raises:
+        TypeError: ``name`` is not a string or ``vocab`` is not a :class:`Vocab`.
         ValueError: unknown name; the message lists the known ones.
     """
+    if not isinstance(name, str):
+        raise TypeError(f"name must be a model name (a string), got {name!r}; known models: {', '.join(available())}")
+    if not isinstance(vocab, Vocab):
+        raise TypeError(
+            f"create({name!r}, vocab): vocab must be a seqlib.data.Vocab (e.g. train.vocab of "
+            f"build_samples' sample sets), got {type(vocab).__name__}"
+        )
     key = name.lower()
     if key not in _MODELS:
         raise ValueError(f"unknown model {name!r}; known models: {', '.join(available())}")

@@ -14,6 +14,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from seqlib.checks import positive_int, positive_sizes
 from seqlib.nn.dice import activation
 from seqlib.nn.layers import masked_softmax
 
@@ -44,7 +45,10 @@ def local_activation(
 
     Only the valid positions are scored: they are gathered into one ``[N, 4D]`` matrix (``N`` =
     number of real behaviours in the batch), so padding costs nothing and never reaches the
-    scorer (nor the batch statistics of a Dice inside it).
+    scorer (nor the batch statistics of a Dice inside it). Each sample's candidate is repeated
+    for its behaviours with ``index_select``, whose backward adds in a fixed order; the
+    equivalent ``target[rows]`` backs up through an ``index_put`` that adds the repeated rows in
+    thread order, so two seeded runs with 2 threads would differ in their last bits.
 
     Args:
         behaviours: behaviour vectors ``e_j``.  # [B, L, D]
@@ -57,7 +61,7 @@ def local_activation(
         Weights, exactly 0 on padding and for empty histories.  # [B, L]
     """
     rows, cols = mask.nonzero(as_tuple=True)  # [N], [N]
-    features = activation_features(behaviours[rows, cols], target[rows])  # [N, 4D]
+    features = activation_features(behaviours[rows, cols], target.index_select(0, rows))  # [N, 4D]
     return scatter_weights(score(features).squeeze(-1), rows, cols, mask, normalize)
 
 
@@ -106,6 +110,9 @@ def pool_valid(weights: torch.Tensor, behaviours: torch.Tensor, rows: torch.Tens
 
     Returns:
         ``v_U(A) = sum_j w_j e_j`` per sample.  # [B, D]
+
+    ``index_add`` adds the rows in index order on CPU, so the sum is repeatable with any number
+    of threads (and its backward is a plain ``index_select``).
     """
     pooled = behaviours.new_zeros(batch_size, behaviours.shape[-1])  # [B, D]
     return pooled.index_add(0, rows, weights.unsqueeze(-1) * behaviours)
@@ -132,9 +139,11 @@ class LocalActivationUnit(nn.Module):
         super().__init__()
         if normalize not in (None, "softmax"):
             raise ValueError(f"normalize must be None or 'softmax', got {normalize!r}")
+        if activation_name not in ("dice", "prelu"):
+            raise ValueError(f"activation_name must be 'dice' or 'prelu', got {activation_name!r}")
         layers: list[nn.Module] = []
-        width = 4 * dim
-        for size in hidden:
+        width = 4 * positive_int("dim", dim)
+        for size in positive_sizes("hidden", hidden):
             layers += [nn.Linear(width, size), activation(activation_name, size)]
             width = size
         layers.append(nn.Linear(width, 1))
@@ -212,7 +221,8 @@ class LocalActivationUnit(nn.Module):
         The layer is linear, so with ``W = [W_e, W_v, W_d, W_p]`` it equals
         ``(W_e + W_d) e_j + W_p (e_j * v_A) + (W_v - W_d) v_A + b``: one matmul on
         ``[e_j, e_j * v_A, v_A]``, three quarters of the work (same result as
-        ``self.mlp[0](activation_features(e, v))``).
+        ``self.mlp[0](activation_features(e, v))``). The candidates are repeated with
+        ``index_select`` (repeatable backward, see :func:`local_activation`).
 
         Args:
             behaviours: the valid behaviour vectors.  # [N, D]
@@ -224,6 +234,6 @@ class LocalActivationUnit(nn.Module):
         """
         linear = self.mlp[0]
         w_e, w_v, w_d, w_p = linear.weight.split(behaviours.shape[-1], dim=1)  # [H1, D] each
-        v = target[rows]  # [N, D]
+        v = target.index_select(0, rows)  # [N, D]
         inputs = torch.cat([behaviours, behaviours * v, v], dim=-1)  # [N, 3D]
         return F.linear(inputs, torch.cat([w_e + w_d, w_p, w_v - w_d], dim=1), linear.bias)  # [N, H1]

@@ -8,6 +8,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from seqlib.checks import positive_int, positive_sizes
 from seqlib.nn.layers import MLP
 
 
@@ -22,7 +23,8 @@ class AuxiliaryMLP(nn.Module):
 
     def __init__(self, state_dim: int, item_dim: int, hidden: Sequence[int] = (100, 50)) -> None:
         super().__init__()
-        self.mlp = MLP(state_dim + item_dim, hidden, out_dim=1, activation=lambda width: nn.Sigmoid())
+        width = positive_int("state_dim", state_dim) + positive_int("item_dim", item_dim)
+        self.mlp = MLP(width, positive_sizes("hidden", hidden), out_dim=1, activation=lambda width: nn.Sigmoid())
 
     def forward(self, states: torch.Tensor, items: torch.Tensor) -> torch.Tensor:
         """Logits of "``items`` is the next behaviour after ``states``".

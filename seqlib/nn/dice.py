@@ -14,6 +14,8 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from seqlib.checks import check_float, non_negative_float, positive_int
+
 
 def masked_moments(x: torch.Tensor, mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """Per-unit mean and (biased) variance over every leading position where ``mask`` is 1.
@@ -52,12 +54,10 @@ class Dice(nn.Module):
 
     def __init__(self, dim: int, eps: float = 1e-8, momentum: float = 0.1, alpha_init: float = 0.25) -> None:
         super().__init__()
-        if dim < 1:
-            raise ValueError(f"dim must be >= 1, got {dim}")
-        if not 0.0 <= momentum <= 1.0:
-            raise ValueError(f"momentum must be in [0, 1], got {momentum}")
-        self.eps, self.momentum = eps, momentum
-        self.alpha = nn.Parameter(torch.full((dim,), float(alpha_init)))
+        dim = positive_int("dim", dim)
+        self.eps = non_negative_float("eps", eps)
+        self.momentum = check_float("momentum", momentum, minimum=0.0, maximum=1.0)
+        self.alpha = nn.Parameter(torch.full((dim,), check_float("alpha_init", alpha_init)))
         self.register_buffer("running_mean", torch.zeros(dim))
         self.register_buffer("running_var", torch.ones(dim))
 

@@ -8,6 +8,7 @@ import math
 import torch
 from torch import nn
 
+from seqlib.checks import check_float, positive_int
 from seqlib.nn.layers import masked_softmax
 
 
@@ -21,6 +22,7 @@ class BilinearAttention(nn.Module):
 
     def __init__(self, state_dim: int, target_dim: int) -> None:
         super().__init__()
+        state_dim, target_dim = positive_int("state_dim", state_dim), positive_int("target_dim", target_dim)
         self.weight = nn.Parameter(torch.empty(state_dim, target_dim))
         nn.init.uniform_(self.weight, -1.0 / math.sqrt(state_dim), 1.0 / math.sqrt(state_dim))
 
@@ -50,5 +52,9 @@ class BilinearAttention(nn.Module):
 
         Returns:
             Weights summing to 1 over the valid steps of each non-empty row.  # [B, L]
+
+        Raises:
+            ValueError: ``temperature`` is not a finite number > 0 (0 would give NaN weights).
         """
+        temperature = check_float("temperature", temperature, minimum=0.0, strict_minimum=True)
         return masked_softmax(self.scores(states, target) / temperature, mask)  # [B, L]

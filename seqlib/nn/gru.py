@@ -23,6 +23,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from seqlib.checks import positive_int
 from seqlib.data.batch import length_mask
 
 Gate = Literal["paper", "tf-keep"]
@@ -63,6 +64,7 @@ class GRUCell(nn.Module):
 
     def __init__(self, input_size: int, hidden_size: int) -> None:
         super().__init__()
+        input_size, hidden_size = positive_int("input_size", input_size), positive_int("hidden_size", hidden_size)
         g = self.n_gates * hidden_size
         self.hidden_size = hidden_size
         self.weight_ih = nn.Parameter(torch.empty(g, input_size))
@@ -260,6 +262,7 @@ class InterestExtractor(nn.Module):
 
     def __init__(self, input_size: int, hidden_size: int) -> None:
         super().__init__()
+        input_size, hidden_size = positive_int("input_size", input_size), positive_int("hidden_size", hidden_size)
         self.gru = nn.GRU(input_size, hidden_size, batch_first=True)
 
     def forward(self, behaviours: torch.Tensor, lengths: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:

@@ -7,6 +7,8 @@ from typing import Callable, Sequence
 import torch
 from torch import nn
 
+from seqlib.checks import check_float, check_int, positive_int, positive_sizes
+
 
 class ItemEmbedding(nn.Module):
     """An item is the concatenation of its id embedding and its category embedding (DIN 6.1).
@@ -25,6 +27,8 @@ class ItemEmbedding(nn.Module):
 
     def __init__(self, n_items: int, n_cates: int, dim: int = 8, n_feedback: int = 0) -> None:
         super().__init__()
+        n_items, n_cates, dim = positive_int("n_items", n_items), positive_int("n_cates", n_cates), positive_int("dim", dim)
+        n_feedback = check_int("n_feedback", n_feedback, minimum=0)
         self.item = nn.Embedding(n_items, dim, padding_idx=0)
         self.cate = nn.Embedding(n_cates, dim, padding_idx=0)
         self.feedback = nn.Embedding(n_feedback, 2 * dim, padding_idx=0) if n_feedback > 0 else None
@@ -73,6 +77,10 @@ class MLP(nn.Module):
         dropout: float = 0.0,
     ) -> None:
         super().__init__()
+        in_dim, hidden = positive_int("in_dim", in_dim), positive_sizes("hidden", hidden)
+        if out_dim is not None:
+            out_dim = positive_int("out_dim", out_dim)
+        dropout = check_float("dropout", dropout, minimum=0.0, maximum=1.0)
         make_act = activation or (lambda width: nn.PReLU(width, init=0.25))
         layers: list[nn.Module] = []
         width = in_dim

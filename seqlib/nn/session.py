@@ -17,6 +17,7 @@ from torch import nn
 from torch.nn import functional as F
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
+from seqlib.checks import check_float, non_negative_float, positive_int
 from seqlib.nn.dien_attention import BilinearAttention
 from seqlib.nn.layers import masked_mean
 
@@ -58,6 +59,8 @@ class BiasEncoding(nn.Module):
 
     def __init__(self, n_sessions: int, session_len: int, dim: int, std: float = 1e-4) -> None:
         super().__init__()
+        n_sessions, session_len = positive_int("n_sessions", n_sessions), positive_int("session_len", session_len)
+        dim, std = positive_int("dim", dim), non_negative_float("std", std)
         self.w_k = nn.Parameter(torch.randn(n_sessions) * std)
         self.w_t = nn.Parameter(torch.randn(session_len) * std)
         self.w_c = nn.Parameter(torch.randn(dim) * std)
@@ -105,6 +108,9 @@ class SessionExtractor(nn.Module):
 
     def __init__(self, dim: int, heads: int = 2, ffn_dim: int | None = None, dropout: float = 0.0) -> None:
         super().__init__()
+        dim, heads = positive_int("dim", dim), positive_int("heads", heads)
+        ffn_dim = None if ffn_dim is None else positive_int("ffn_dim", ffn_dim)
+        dropout = check_float("dropout", dropout, minimum=0.0, maximum=1.0)
         if dim % heads != 0:
             raise ValueError(f"heads must divide dim, got dim={dim}, heads={heads}")
         self.heads, self.head_dim = heads, dim // heads
@@ -169,7 +175,8 @@ class SessionInteracting(nn.Module):
         super().__init__()
         if combine not in ("concat", "sum"):
             raise ValueError(f"combine must be 'concat' or 'sum', got {combine!r}")
-        self.hidden, self.combine = hidden or dim, combine
+        dim = positive_int("dim", dim)
+        self.hidden, self.combine = dim if hidden is None else positive_int("hidden", hidden), combine
         self.lstm = nn.LSTM(dim, self.hidden, batch_first=True, bidirectional=True)
         self.out_dim = 2 * self.hidden if combine == "concat" else self.hidden
 
