@@ -26,7 +26,7 @@ DATASETS: dict[str, dict[str, Any]] = {
     "ml-100k": {"source": "ml-100k", "history": "positive"},
     "ml-1m": {"source": "ml-1m", "history": "positive"},
     "ml-1m-quick": {"source": "ml-1m", "history": "positive", "max_samples_per_user": 20},
-    "taobao": {"source": "taobao", "history": "all", "feedback": "behavior"},
+    "taobao": {"source": "taobao", "history": "all", "feedback": "behavior", "negatives": "popularity"},
 }
 
 
