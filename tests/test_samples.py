@@ -131,8 +131,8 @@ def test_synthetic_is_deterministic_and_planted() -> None:
     same_user = a.log.user_id.diff() == 0
     inner, outer = gaps[same_user & ~new_session], gaps[same_user & new_session]
     assert inner.median() < 300 < 3600 < outer.median()
-    # the label follows the planted relevance share
-    assert a.log.label[a.truth.share > 0.5].mean() > a.log.label[a.truth.share == 0].mean() + 0.3
+    # the label follows the planted relevance count
+    assert a.log.label[a.truth.relevant >= 3].mean() > a.log.label[a.truth.relevant == 0].mean() + 0.3
 
 
 def test_relevant_mask_matches_topics() -> None:
