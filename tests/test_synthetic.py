@@ -203,13 +203,14 @@ def test_label_follows_the_planted_probability(default) -> None:
     ("kwargs", "message"),
     [
         ({"variant": "deep"}, "variant must be one of"),
-        ({"n_users": 0}, "n_users must be an integer >= 1"),
-        ({"window": 2.5}, "window must be an integer >= 1"),
+        ({"n_users": 0}, "n_users must be >= 1, got 0"),
+        ({"window": 2.5}, "window must be an integer, got 2.5"),
         ({"interests_per_user": 40}, "interests_per_user"),
-        ({"events_per_session": 20}, "events_per_session must be in"),
+        ({"events_per_session": 20}, "events_per_session must be <= 12, got 20"),
         ({"din_strength": -1}, "din_strength must be >= 0"),
-        ({"dien_decay": 1.0}, "dien_decay must be in"),
-        ({"noise": -0.1}, "noise must be >= 0"),
+        ({"dien_decay": 1.0}, "dien_decay must be < 1, got 1.0"),
+        ({"noise": -0.1}, "noise must be >= 0, got -0.1"),
+        ({"bias": float("nan")}, "bias must be a finite number, got nan"),
     ],
 )
 def test_bad_arguments_are_named(kwargs: dict, message: str) -> None:

@@ -56,6 +56,7 @@ import numpy as np
 import pandas as pd
 import torch
 
+from seqlib.checks import check_float, check_int, positive_int
 from seqlib.data.batch import Batch
 from seqlib.data.samples import SampleSet, Vocab
 from seqlib.metrics import auc, gauc
@@ -318,12 +319,13 @@ def make_synthetic(
         raise ValueError(f"variant must be one of {sorted(VARIANTS)}, got {variant!r}")
     strengths = dict(VARIANTS[variant])
     given = {"din_strength": din_strength, "dien_strength": dien_strength, "dsin_strength": dsin_strength}
-    strengths.update({name: float(value) for name, value in given.items() if value is not None})
+    strengths.update({name: value for name, value in given.items() if value is not None})
     _check_arguments(
         n_users=n_users, n_topics=n_topics, cates_per_topic=cates_per_topic, items_per_cate=items_per_cate,
         interests_per_user=interests_per_user, window=window, session_window=session_window,
         sessions_per_user=sessions_per_user, events_per_session=events_per_session, din_scale=din_scale,
-        dien_decay=dien_decay, interest_drift=interest_drift, explore=explore, noise=noise, **strengths,
+        dien_decay=dien_decay, interest_drift=interest_drift, explore=explore, noise=noise, seed=seed,
+        bias=bias, **strengths,
     )
     rule = ClickRule(bias=bias, din_scale=din_scale, dien_decay=dien_decay, window=window,
                      session_window=session_window, noise=noise, **strengths)
@@ -365,33 +367,26 @@ def make_synthetic(
 
 
 def _check_arguments(**values: float) -> None:
-    """Raise a ValueError naming the first argument out of range."""
-    at_least_one = ("n_users", "n_topics", "cates_per_topic", "items_per_cate", "interests_per_user", "window",
-                    "session_window")
-    for name in at_least_one:
-        if int(values[name]) != values[name] or values[name] < 1:
-            raise ValueError(f"{name} must be an integer >= 1, got {values[name]}")
+    """Raise a ValueError naming the first argument that is not a number in its range."""
+    for name in ("n_users", "n_topics", "cates_per_topic", "items_per_cate", "interests_per_user", "window",
+                 "session_window"):
+        positive_int(name, values[name])
+    check_int("seed", values["seed"], minimum=0)
     if values["interests_per_user"] > values["n_topics"]:
         raise ValueError(
             f"interests_per_user ({values['interests_per_user']}) must not exceed n_topics ({values['n_topics']})"
         )
-    if values["sessions_per_user"] < 2:
-        raise ValueError(f"sessions_per_user must be >= 2, got {values['sessions_per_user']}")
-    if not 2 <= values["events_per_session"] <= _MAX_SESSION_SIZE:
-        raise ValueError(f"events_per_session must be in [2, {_MAX_SESSION_SIZE}], got {values['events_per_session']}")
+    check_float("sessions_per_user", values["sessions_per_user"], minimum=2.0)
+    check_float("events_per_session", values["events_per_session"], minimum=2.0, maximum=_MAX_SESSION_SIZE)
     for name in ("din_strength", "dien_strength", "dsin_strength", "noise"):
-        if not values[name] >= 0:
-            raise ValueError(f"{name} must be >= 0, got {values[name]}")
-    if not values["din_scale"] > 0:
-        raise ValueError(f"din_scale must be > 0, got {values['din_scale']}")
-    if not 0 < values["dien_decay"] < 1:
-        raise ValueError(f"dien_decay must be in (0, 1), got {values['dien_decay']}")
-    if not 0 <= values["interest_drift"] <= 1:
-        raise ValueError(f"interest_drift must be in [0, 1], got {values['interest_drift']}")
-    if not 0 <= values["explore"] <= 0.5:
-        raise ValueError(
-            f"explore must be in [0, 0.5] (half of the impressions show the session's topic), got {values['explore']}"
-        )
+        check_float(name, values[name], minimum=0.0)
+    check_float("bias", values["bias"])
+    check_float("din_scale", values["din_scale"], minimum=0.0, strict_minimum=True)
+    check_float("dien_decay", values["dien_decay"], minimum=0.0, maximum=1.0, strict_minimum=True)
+    if values["dien_decay"] >= 1:
+        raise ValueError(f"dien_decay must be < 1, got {values['dien_decay']}")
+    check_float("interest_drift", values["interest_drift"], minimum=0.0, maximum=1.0)
+    check_float("explore", values["explore"], minimum=0.0, maximum=0.5)
 
 
 def _plant_sessions(
