@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
+import torch
 
 from seqlib.__main__ import main
 from seqlib.data import build_samples, make_synthetic
@@ -51,6 +53,21 @@ def test_compare_models_trains_to_convergence_by_default(small: tuple) -> None:
     runs = results.attrs["runs"]
     assert runs.epochs.iloc[0] >= 1 and runs.epochs_run.iloc[0] >= runs.epochs.iloc[0]
     assert table.splitlines()[0].split()[-1] == "epochs"
+
+
+def test_labelled_variants_and_worker_processes_give_the_same_runs(small: tuple) -> None:
+    variants = {"sum": "base", "mean": ("base", {"pooling": "mean"})}
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # what each worker process uses
+    try:
+        here, _ = compare_models(variants, data=small, seeds=(0, 1), epochs=1, progress=False)
+    finally:
+        torch.set_num_threads(threads)
+    there, table = compare_models(variants, data=small, seeds=(0, 1), epochs=1, progress=False, workers=2)
+    assert list(there.model) == ["sum", "mean"] and "mean" in table
+    cols = ["model", "seed", "auc", "gauc", "epochs"]
+    pd.testing.assert_frame_equal(here.attrs["runs"][cols], there.attrs["runs"][cols])
+    assert here.auc.iloc[0] != here.auc.iloc[1]  # the options reached the model
 
 
 def test_shrink_test_keeps_earliest_rows(small: tuple) -> None:
