@@ -23,6 +23,7 @@ from seqlib.exercises.basics import (
 )
 from seqlib.nn.layers import masked_sum
 from seqlib.viz.data import (
+    format_log_summary,
     event_gaps,
     history_lengths,
     log_summary,
@@ -233,3 +234,15 @@ def test_checkers_accept_seqlib_and_reject_wrong_versions(capsys: pytest.Capture
         assert not check_sum_pooling(wrong, verbose=False), wrong.__name__
     check_sum_pooling(unmasked)
     assert "✗ check 'hand-computed sum' failed" in capsys.readouterr().out
+
+
+def test_format_log_summary_shows_counts_as_counts() -> None:
+    summary = pd.DataFrame(
+        {"users": [2000, 943], "median events per user": [47.0, 65.5], "positive rate": [0.42, float("nan")]},
+        index=pd.Index(["synthetic", "taobao"], name="data set"),
+    )
+    table = format_log_summary(summary)
+    assert list(table.columns) == ["synthetic", "taobao"]
+    assert table.loc["users"].tolist() == ["2,000", "943"]
+    assert table.loc["median events per user"].tolist() == ["47.000", "65.500"]
+    assert table.loc["positive rate"].tolist() == ["0.420", "–"]

@@ -100,6 +100,29 @@ def log_summary(logs: Mapping[str, pd.DataFrame], gap: float = 1800) -> pd.DataF
     return pd.DataFrame(rows).set_index("data set")
 
 
+def format_log_summary(summary: pd.DataFrame) -> pd.DataFrame:
+    """:func:`log_summary` as a table to read: one column per data set, counts as counts.
+
+    Transposing the summary for display would make every column float, so counts would show as
+    ``2000.000``. Here a measure whose values are all whole numbers (users, events, ...) gets
+    thousands separators, any other measure (shares, rates) three decimals, and a missing value
+    (the positive rate of a log without labels) a dash.
+
+    Args:
+        summary: the result of :func:`log_summary` (one row per data set).
+
+    Returns:
+        Strings, one row per measure and one column per data set.
+    """
+    def measure(row: pd.Series) -> pd.Series:
+        values = row.dropna().astype(float)
+        whole = bool((values == values.round()).all())
+        text = row.map(lambda v: f"{float(v):,.0f}" if whole else f"{float(v):.3f}")
+        return text.where(row.notna(), "–")
+
+    return summary.T.apply(measure, axis=1)
+
+
 def plot_sequence_stats(
     logs: Mapping[str, pd.DataFrame], bins: int = 30, gap: float = 1800, title: str | None = None
 ) -> Figure:
