@@ -20,7 +20,8 @@ def test_missing_file_prints_where_and_what(tmp_path: Path, monkeypatch: pytest.
     assert out.count("\n") == 1, f"one sentence on one line, got {out!r}"
     assert str(tmp_path / "taobao" / "UserBehavior.csv") in out
     assert TAOBAO_URL in out
-    assert out.rstrip().endswith("to see one shopper's timeline."), out
+    assert out.startswith("Skipped, no Taobao file: to see one shopper's timeline, put UserBehavior.csv"), out
+    assert out.rstrip().endswith("and run this again."), out
 
 
 def test_unset_data_dir_names_the_variable(monkeypatch: pytest.MonkeyPatch) -> None:

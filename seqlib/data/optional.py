@@ -62,9 +62,8 @@ def taobao_missing_note(shows: str) -> str:
     folder = env_data_dir()
     where = f"{folder / TAOBAO_RELATIVE}" if folder is not None else f"${DATA_DIR_ENV}/{TAOBAO_RELATIVE.as_posix()}"
     return (
-        f"No Taobao file here, so this part is skipped: put UserBehavior.csv (free with a Tianchi "
-        f"login at {TAOBAO_URL}; any head slice works) at {where} and run it again to see "
-        f"{shows.strip().rstrip('.')}."
+        f"Skipped, no Taobao file: to see {shows.strip().rstrip('.')}, put UserBehavior.csv (free with a "
+        f"Tianchi login at {TAOBAO_URL}; any head slice works) at {where} and run this again."
     )
 
 
@@ -72,7 +71,7 @@ def have_taobao(shows: str) -> bool:
     """Whether a Taobao section can run; if not, print where to put the file and what it would show.
 
     Args:
-        shows: what the section would show with the file, completing "run it again to see ...".
+        shows: what the section would show with the file, completing "to see ...".
 
     Returns:
         True when the Taobao file is there.
