@@ -96,7 +96,8 @@ def plot_sessions(
     bottom.axvline(gap, color="tab:red", lw=1.5, label=f"threshold {format_gap(gap)}")
     bottom.set(xscale="log", ylabel="gaps",
                xlabel="gap between consecutive behaviours (s, log scale; 0 s drawn at 1 s)")
-    bottom.legend(loc="upper right", fontsize=8)
+    # Outside the axes, right of the histogram: inside, it covered the bars at long thresholds.
+    bottom.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0.0, fontsize=9, frameon=False)
     fig.tight_layout()
     return fig
 
