@@ -80,6 +80,49 @@ def data_dir_description() -> str:
     return f"{cache_dir()} (download cache; SEQLIB_DATA_DIR is not set)"
 
 
+def figure_alt_text(fig: object) -> str:
+    """A figure described in words, from its titles and axis labels (the page's image alt text).
+
+    Args:
+        fig: a ``matplotlib.figure.Figure``.
+
+    Returns:
+        The suptitle and each axes' title, or its axis labels when it has no title, joined by
+        "; "; "a figure" when the figure has no text at all.
+    """
+    parts = []
+    suptitle = getattr(fig, "_suptitle", None)
+    if suptitle is not None and suptitle.get_text().strip():
+        parts.append(suptitle.get_text().strip())
+    for ax in fig.get_axes():
+        title = " ".join(t.strip() for t in (ax.get_title("left"), ax.get_title(), ax.get_title("right")) if t.strip())
+        if not title:
+            labels = [label.strip() for label in (ax.get_ylabel(), ax.get_xlabel()) if label.strip()]
+            title = " against ".join(labels)
+        if title and title not in parts:
+            parts.append(title)
+    return "; ".join(parts) or "a figure"
+
+
+def figure_png(fig: object) -> bytes:
+    """A figure as PNG for Jupyter's display, with its description in the PNG's Title field.
+
+    The inline backend's own PNG has no text; the book's build reads this Title
+    (``tools/html_fixes.py``) to give the image a meaningful alt text instead of its file path.
+
+    Args:
+        fig: a ``matplotlib.figure.Figure``.
+
+    Returns:
+        The PNG bytes, cropped to the drawn area as the inline backend does.
+    """
+    from io import BytesIO
+
+    buffer = BytesIO()
+    fig.savefig(buffer, format="png", bbox_inches="tight", metadata={"Title": figure_alt_text(fig)})
+    return buffer.getvalue()
+
+
 def _configure_matplotlib() -> None:
     """Inline figures in Jupyter and small, readable defaults everywhere."""
     import matplotlib
@@ -87,6 +130,9 @@ def _configure_matplotlib() -> None:
     shell = get_ipython()
     if shell is not None and type(shell).__name__ != "TerminalInteractiveShell":
         shell.run_line_magic("matplotlib", "inline")
+        from matplotlib.figure import Figure
+
+        shell.display_formatter.formatters["image/png"].for_type(Figure, figure_png)
     matplotlib.rcParams.update(
         {
             "figure.figsize": (6.4, 3.6),

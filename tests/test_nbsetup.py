@@ -71,3 +71,28 @@ def test_config_without_repository_is_refused(tmp_path: Path) -> None:
     (tmp_path / "_config.yml").write_text("title: a book\n", encoding="utf-8")
     with pytest.raises(ValueError, match="has no repository.url"):
         book_repository(tmp_path / "_config.yml")
+
+
+def test_figure_png_carries_its_description() -> None:
+    import io
+
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from PIL import Image
+
+    from seqlib.nbsetup import figure_alt_text, figure_png
+
+    fig, (left, right) = plt.subplots(1, 2)
+    fig.suptitle("Two panels")
+    left.set_title("history lengths")
+    right.set(xlabel="gap (s)", ylabel="share of gaps")
+    assert figure_alt_text(fig) == "Two panels; history lengths; share of gaps against gap (s)"
+    with Image.open(io.BytesIO(figure_png(fig))) as image:
+        assert image.format == "PNG"
+        assert image.text["Title"] == "Two panels; history lengths; share of gaps against gap (s)"
+    plt.close(fig)
+    empty = plt.figure()
+    assert figure_alt_text(empty) == "a figure"
+    plt.close(empty)
