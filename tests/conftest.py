@@ -18,6 +18,7 @@ import http.server
 import importlib.util
 import os
 import re
+import shutil
 import subprocess
 import threading
 from collections.abc import Iterator
@@ -109,14 +110,20 @@ class BuildResult:
         return "\n\n".join(parts)
 
 
+# The build this pytest session used, if any (its execution report is printed at the end).
+_SESSION_BUILDS: list[BuildResult] = []
+
+
 def _run_build() -> BuildResult:
-    """Run the README's build command in the project root and save its log.
+    """Run the README's build command from scratch in the project root and save its log.
 
     Returns:
         The exit code and the combined stdout/stderr.
     """
     env = dict(os.environ, MPLBACKEND=os.environ.get("MPLBACKEND", "Agg"))
-    EXEC_REPORT.unlink(missing_ok=True)
+    # A fresh build: Sphinx would skip unchanged chapters (not re-executing them against the
+    # current seqlib, nor repeating their warnings).
+    shutil.rmtree(BUILD_DIR, ignore_errors=True)
     proc = subprocess.run(
         BUILD_COMMAND,
         cwd=ROOT,
@@ -141,8 +148,11 @@ def book_build() -> BuildResult:
     reuse = os.environ.get("SEQLIB_REUSE_BUILD") == "1" and (HTML_DIR / "index.html").is_file()
     if reuse:
         log = BUILD_LOG.read_text(encoding="utf-8") if BUILD_LOG.is_file() else "exit code: 0\n"
-        return BuildResult(int(log.split("\n", 1)[0].removeprefix("exit code: ") or 0), log)
-    return _run_build()
+        result = BuildResult(int(log.split("\n", 1)[0].removeprefix("exit code: ") or 0), log)
+    else:
+        result = _run_build()
+    _SESSION_BUILDS.append(result)
+    return result
 
 
 @pytest.fixture
@@ -165,7 +175,7 @@ def built_book(book_build: BuildResult) -> Path:
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     """Print the notebook execution report of this session's build (each chapter's slowest cells)."""
-    if EXEC_REPORT.is_file() and EXEC_REPORT.stat().st_mtime >= terminalreporter._sessionstarttime:
+    if _SESSION_BUILDS and EXEC_REPORT.is_file():
         terminalreporter.write_sep("-", "notebook execution (tools/exec_report.py)")
         terminalreporter.write_line(EXEC_REPORT.read_text(encoding="utf-8").rstrip())
 
@@ -178,16 +188,19 @@ class _QuietHandler(http.server.SimpleHTTPRequestHandler):
 
 
 @pytest.fixture(scope="session")
-def book_server(built_book: Path) -> Iterator[str]:
-    """Serve the built book on 127.0.0.1 at a free port, in a background thread.
+def book_server(book_build: BuildResult) -> Iterator[str]:
+    """Serve ``_build/html`` on 127.0.0.1 at a free port, in a background thread.
+
+    Tests request ``built_book`` before this fixture, so a failed build is reported by that
+    fixture (once) rather than here.
 
     Args:
-        built_book: the ``_build/html`` folder.
+        book_build: the session's build.
 
     Yields:
         The base URL, e.g. ``http://127.0.0.1:41234``.
     """
-    handler = functools.partial(_QuietHandler, directory=str(built_book))
+    handler = functools.partial(_QuietHandler, directory=str(HTML_DIR))
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()

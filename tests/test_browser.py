@@ -113,11 +113,13 @@ def open_page(browser: object, book_server: str, name: str, viewport: dict[str, 
 
 
 @pytest.fixture(params=list(PAGES))
-def visit(request: pytest.FixtureRequest, browser: object, book_server: str) -> Iterator[tuple[str, PageVisit]]:
+def visit(request: pytest.FixtureRequest, built_book: Path, browser: object,
+          book_server: str) -> Iterator[tuple[str, PageVisit]]:
     """Open one book page offline and wait until it and its images have loaded.
 
     Args:
         request: carries the page name.
+        built_book: the built book (requested first: a failed build is reported there, once).
         browser: the Chromium fixture.
         book_server: base URL of the served book.
 
@@ -215,7 +217,7 @@ def test_code_and_outputs_fit_the_page(visit: tuple[str, PageVisit]) -> None:
 
 
 @pytest.mark.parametrize("name", list(PAGES))
-def test_phone_width_does_not_scroll_sideways(name: str, browser: object, book_server: str) -> None:
+def test_phone_width_does_not_scroll_sideways(name: str, built_book: Path, browser: object, book_server: str) -> None:
     context, seen = open_page(browser, book_server, name, PHONE)
     try:
         wide = seen.page.eval_on_selector_all(CODE_AND_TEXT, OVERFLOWING)
