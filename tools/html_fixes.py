@@ -21,8 +21,11 @@ from sphinx.application import Sphinx
 
 def _script_key(script: object) -> tuple[str, tuple[tuple[str, str], ...]]:
     """What makes two script entries the same: the file name or inline body, and the attributes."""
-    attributes = getattr(script, "attributes", {}) or {}
-    filename = getattr(script, "filename", None) or str(script)
+    attributes = getattr(script, "attributes", None)
+    if attributes is None:  # a plain string: a file name
+        return str(script), ()
+    # The same inline script may be registered once with filename None and once with "".
+    filename = getattr(script, "filename", None) or ""
     return filename, tuple(sorted((str(k), str(v)) for k, v in attributes.items()))
 
 
