@@ -13,6 +13,8 @@ HASH := $(shell cat requirements.txt pyproject.toml | sha256sum | cut -c1-16)
 STAMP := $(VENV)/.installed-$(HASH)
 BUILD := jupyter-book build . -W -n --keep-going
 export MPLBACKEND ?= Agg
+# The environment's tools (jupyter-book, jupyter, pip) come first for every command below.
+export PATH := $(CURDIR)/$(BIN):$(PATH)
 
 .PHONY: book test lab setup browser sync clean
 

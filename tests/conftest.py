@@ -20,6 +20,7 @@ import os
 import re
 import shutil
 import subprocess
+import sys
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -106,6 +107,8 @@ class BuildResult:
         if warnings:
             more = f"\n  ... and {len(warnings) - 20} more" if len(warnings) > 20 else ""
             parts.append("warnings:\n" + "\n".join(f"  {w[:400]}" for w in warnings[:20]) + more)
+        if not parts:
+            parts.append("log tail:\n" + "\n".join(ANSI.sub("", self.log).splitlines()[-15:]))
         parts.append(f"full log: {BUILD_LOG}; tracebacks: {HTML_DIR / 'reports'}")
         return "\n\n".join(parts)
 
@@ -124,15 +127,18 @@ def _run_build() -> BuildResult:
     # A fresh build: Sphinx would skip unchanged chapters (not re-executing them against the
     # current seqlib, nor repeating their warnings).
     shutil.rmtree(BUILD_DIR, ignore_errors=True)
-    proc = subprocess.run(
-        BUILD_COMMAND,
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        check=False,
-    )
+    # The jupyter-book next to this interpreter (pytest may run from a virtual environment that
+    # is not on PATH, as under `make test`), else the one on PATH.
+    local = Path(sys.executable).parent / BUILD_COMMAND[0]
+    command = [str(local) if local.is_file() else BUILD_COMMAND[0], *BUILD_COMMAND[1:]]
+    env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])
+    try:
+        proc = subprocess.run(
+            command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, check=False
+        )
+    except OSError as error:  # e.g. jupyter-book is not installed
+        BUILD_DIR.mkdir(exist_ok=True)
+        return BuildResult(127, f"could not run {command[0]}: {error}; install requirements.txt (make setup)")
     BUILD_DIR.mkdir(exist_ok=True)
     BUILD_LOG.write_text(f"exit code: {proc.returncode}\n{proc.stdout}", encoding="utf-8")
     return BuildResult(proc.returncode, proc.stdout)
