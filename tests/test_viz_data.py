@@ -248,9 +248,9 @@ def test_format_log_summary_shows_counts_as_counts() -> None:
     assert table.loc["positive rate"].tolist() == ["0.420", "–"]
 
 
-# The book's text column at a 1280 px wide window (measured in the built book) and the figure dpi
+# The book's text column at a 1280 px wide window (688 px, measured in the built book) and the figure dpi
 # of seqlib.nbsetup: a figure wider than the column is scaled down, and its text with it.
-PAGE_COLUMN_PX = 720
+PAGE_COLUMN_PX = 688
 BOOK_DPI = 80
 
 
