@@ -60,14 +60,16 @@ def test_report_names_the_failing_cell_and_error() -> None:
 
 
 def test_report_explains_a_timeout_and_where_to_raise_it() -> None:
-    nb = notebook(
-        timed_cell("x = 1", "2025-01-01T00:00:00Z", "2025-01-01T00:00:01Z"),
-        timed_cell("train_forever()", "2025-01-01T00:00:01Z", None),
-        nbformat.v4.new_code_cell("never_run()"),
-    )
-    failure = exec_report.chapter_line("book/04_dsin", nb, 601.0, "CellTimeoutError", 600).splitlines()[1]
-    assert "cell 2 (`train_forever()`)" in failure
-    assert "600 s limit per cell" in failure and "`execute: timeout:` in _config.yml" in failure
+    interrupted = {"output_type": "error", "ename": "KeyboardInterrupt", "evalue": "", "traceback": []}
+    for finished, outputs in ((None, []), ("2025-01-01T00:10:02Z", [interrupted])):  # as nbclient leaves it
+        nb = notebook(
+            timed_cell("x = 1", "2025-01-01T00:00:00Z", "2025-01-01T00:00:01Z"),
+            timed_cell("train_forever()", "2025-01-01T00:00:01Z", finished, outputs),
+            nbformat.v4.new_code_cell("never_run()"),
+        )
+        failure = exec_report.chapter_line("book/04_dsin", nb, 601.0, "CellTimeoutError", 600).splitlines()[1]
+        assert "cell 2 (`train_forever()`)" in failure
+        assert "600 s limit per cell" in failure and "`execute: timeout:` in _config.yml" in failure
 
 
 def test_browser_override_must_be_executable(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

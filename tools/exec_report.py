@@ -69,24 +69,29 @@ def _first_line(cell: nbformat.NotebookNode) -> str:
 
 
 def _failure(nb: nbformat.NotebookNode, error: str | None, timeout: int) -> str:
-    """Where and why an executed notebook stopped, in one or two lines."""
+    """Where and why an executed notebook stopped, in one line.
+
+    The failing cell is the first one with an error output, or the first that started and never
+    finished. On a timeout nbclient interrupts the kernel, so that cell shows a KeyboardInterrupt;
+    the message then gives the limit and where to raise it.
+    """
     for index, cell in enumerate(nb.cells):
         if cell.cell_type != "code":
             continue
-        for output in cell.get("outputs", []):
-            if output.get("output_type") == "error":
-                return (
-                    f"FAILED at cell {index} (`{_first_line(cell)}`): {output.get('ename')}: "
-                    f"{str(output.get('evalue', '')).strip()[:300]}"
-                )
+        errors = [output for output in cell.get("outputs", []) if output.get("output_type") == "error"]
         timing = cell.get("metadata", {}).get("execution", {})
-        if timing.get("iopub.execute_input") and not timing.get("shell.execute_reply"):
-            if error == "CellTimeoutError":
-                return (
-                    f"FAILED at cell {index} (`{_first_line(cell)}`): it ran past the {timeout} s limit per "
-                    "cell. Make the cell faster, or raise `execute: timeout:` in _config.yml"
-                )
-            return f"FAILED at cell {index} (`{_first_line(cell)}`): {error or 'it did not finish'}"
+        unfinished = bool(timing.get("iopub.execute_input")) and not timing.get("shell.execute_reply")
+        if not errors and not unfinished:
+            continue
+        where = f"FAILED at cell {index} (`{_first_line(cell)}`)"
+        if error == "CellTimeoutError":
+            return (
+                f"{where}: it ran past the {timeout} s limit per cell. Make the cell faster, or raise "
+                "`execute: timeout:` in _config.yml"
+            )
+        if errors:
+            return f"{where}: {errors[0].get('ename')}: {str(errors[0].get('evalue', '')).strip()[:300]}"
+        return f"{where}: {error or 'it did not finish'}"
     return f"FAILED: {error or 'unknown error'} (see the traceback in _build/html/reports/)"
 
 
