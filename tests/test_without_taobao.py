@@ -16,7 +16,7 @@ from pathlib import Path
 import nbformat
 import pytest
 from nbclient import NotebookClient
-from nbclient.exceptions import CellExecutionError
+from nbclient.exceptions import CellExecutionError, CellTimeoutError
 
 BOOK = Path(__file__).resolve().parents[1] / "book"
 CHAPTERS = sorted(path for path in BOOK.glob("*.ipynb") if "have_taobao(" in path.read_text(encoding="utf-8"))
@@ -62,6 +62,8 @@ def test_chapter_runs_without_taobao(path: Path, movielens_only: Path, monkeypat
         client.execute()  # honours the chapters' skip-execution and raises-exception tags
     except CellExecutionError as error:
         pytest.fail(f"{path.name} failed without the Taobao file:\n{str(error)[-3000:]}", pytrace=False)
+    except CellTimeoutError as error:
+        pytest.fail(f"{path.name}: a cell ran past the {TIMEOUT} s limit (as in _config.yml):\n{error}", pytrace=False)
 
     taobao_cells = [(i, cell) for i, cell in enumerate(nb.cells) if "have_taobao(" in cell.source]
     assert taobao_cells
