@@ -4,17 +4,26 @@ The book is built once per test session with the exact command from the README
 (``jupyter-book build . -W -n --keep-going``; ``_config.yml`` forces execution of every
 chapter). Set ``SEQLIB_REUSE_BUILD=1`` to reuse an existing ``_build/html`` while iterating on
 the tests; the build log saved next to it is still checked for warnings.
+
+When the build fails, the first test that needs it reports why (the chapter, cell and cause
+from ``tools/exec_report.py`` and the warning lines) and every later one says only that the
+build failed, so the reason is printed once. The execution report (each chapter's slowest
+cells) is printed at the end of the run.
 """
 
 from __future__ import annotations
 
 import functools
 import http.server
+import importlib.util
 import os
 import re
+import shutil
 import subprocess
+import sys
 import threading
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -23,12 +32,13 @@ ROOT = Path(__file__).resolve().parents[1]
 BUILD_DIR = ROOT / "_build"
 HTML_DIR = BUILD_DIR / "html"
 BUILD_LOG = BUILD_DIR / "seqbook-build.log"
+EXEC_REPORT = BUILD_DIR / "execution-report.txt"
 BUILD_COMMAND = ["jupyter-book", "build", ".", "-W", "-n", "--keep-going"]
 # Sphinx reports problems as "WARNING: ..." (or "path:line: WARNING: ..."). Kernel log lines such
 # as "[IPKernelApp] WARNING | Kernel is running over TCP" come from the executing kernel's own
 # logger, not from the book, so the check looks for the Sphinx form only.
 SPHINX_WARNING = re.compile(r"\bWARNING:|\bERROR:|\bCRITICAL:")
-CHROMIUM = "/usr/bin/chromium"
+ANSI = re.compile(r"\x1b\[[0-9;]*m")
 CHROMIUM_ARGS = [
     "--headless",
     "--no-sandbox",
@@ -41,60 +51,139 @@ CHROMIUM_ARGS = [
 ]
 
 
-def _log_tail(log: str, lines: int = 60) -> str:
-    """The last ``lines`` lines of a build log plus every warning line in it.
+def _load_tool(name: str) -> object:
+    """Import ``tools/<name>.py`` (the repository's scripts are not a package)."""
+    spec = importlib.util.spec_from_file_location(name, ROOT / "tools" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
-    Args:
-        log: the full log.
-        lines: how many trailing lines to keep.
 
-    Returns:
-        Text to put in a failure message.
+find_browser = _load_tool("find_browser")
+
+
+@dataclass
+class BuildResult:
+    """One run of the README's build command.
+
+    Attributes:
+        code: its exit code.
+        log: its combined stdout and stderr.
+        reported: whether a test has already shown why it failed.
     """
-    warnings = [line for line in log.splitlines() if SPHINX_WARNING.search(line)]
-    tail = "\n".join(log.splitlines()[-lines:])
-    return "warnings:\n" + "\n".join(warnings[:50]) + "\n\nlog tail:\n" + tail
+
+    code: int
+    log: str
+    reported: bool = False
+
+    def problem(self) -> str | None:
+        """Why the build counts as failed, or ``None`` when it succeeded without warnings."""
+        if self.code != 0:
+            return f"`{' '.join(BUILD_COMMAND)}` exited with {self.code}"
+        if SPHINX_WARNING.search(self.log):
+            return "the book build logged warnings"
+        return None
+
+    def explanation(self) -> str:
+        """The execution report's failures and the distinct warning lines, for a newcomer.
+
+        Returns:
+            A few dozen lines at most, ending with where the full log is.
+        """
+        report = EXEC_REPORT.read_text(encoding="utf-8").splitlines() if EXEC_REPORT.is_file() else []
+        failures = [
+            f"  {report[i - 1].strip().split(':')[0]}: {line.strip()}"
+            for i, line in enumerate(report)
+            if i > 0 and line.strip().startswith("FAILED")
+        ]
+        warnings: list[str] = []
+        for line in ANSI.sub("", self.log).splitlines():
+            line = line.strip()
+            if SPHINX_WARNING.search(line) and line not in warnings and "traceback saved in" not in line:
+                warnings.append(line)
+        parts = []
+        if failures:
+            parts.append("chapters that failed to execute:\n" + "\n".join(failures))
+        if warnings:
+            more = f"\n  ... and {len(warnings) - 20} more" if len(warnings) > 20 else ""
+            parts.append("warnings:\n" + "\n".join(f"  {w[:400]}" for w in warnings[:20]) + more)
+        if not parts:
+            parts.append("log tail:\n" + "\n".join(ANSI.sub("", self.log).splitlines()[-15:]))
+        parts.append(f"full log: {BUILD_LOG}; tracebacks: {HTML_DIR / 'reports'}")
+        return "\n\n".join(parts)
 
 
-def _run_build() -> tuple[int, str]:
-    """Run the README's build command in the project root and save its log.
+# The build this pytest session used, if any (its execution report is printed at the end).
+_SESSION_BUILDS: list[BuildResult] = []
+
+
+def _run_build() -> BuildResult:
+    """Run the README's build command from scratch in the project root and save its log.
 
     Returns:
         The exit code and the combined stdout/stderr.
     """
     env = dict(os.environ, MPLBACKEND=os.environ.get("MPLBACKEND", "Agg"))
-    proc = subprocess.run(
-        BUILD_COMMAND,
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        check=False,
-    )
+    # A fresh build: Sphinx would skip unchanged chapters (not re-executing them against the
+    # current seqlib, nor repeating their warnings).
+    shutil.rmtree(BUILD_DIR, ignore_errors=True)
+    # The jupyter-book next to this interpreter (pytest may run from a virtual environment that
+    # is not on PATH, as under `make test`), else the one on PATH.
+    local = Path(sys.executable).parent / BUILD_COMMAND[0]
+    command = [str(local) if local.is_file() else BUILD_COMMAND[0], *BUILD_COMMAND[1:]]
+    env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])
+    try:
+        proc = subprocess.run(
+            command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, check=False
+        )
+    except OSError as error:  # e.g. jupyter-book is not installed
+        BUILD_DIR.mkdir(exist_ok=True)
+        return BuildResult(127, f"could not run {command[0]}: {error}; install requirements.txt (make setup)")
     BUILD_DIR.mkdir(exist_ok=True)
     BUILD_LOG.write_text(f"exit code: {proc.returncode}\n{proc.stdout}", encoding="utf-8")
-    return proc.returncode, proc.stdout
+    return BuildResult(proc.returncode, proc.stdout)
 
 
 @pytest.fixture(scope="session")
-def built_book() -> Path:
-    """Build the book once (or reuse it with ``SEQLIB_REUSE_BUILD=1``) and check the log.
+def book_build() -> BuildResult:
+    """Build the book once per session (or reuse it with ``SEQLIB_REUSE_BUILD=1``).
 
     Returns:
-        The ``_build/html`` folder.
+        The build's exit code and log; it never fails itself (see ``built_book``).
     """
     reuse = os.environ.get("SEQLIB_REUSE_BUILD") == "1" and (HTML_DIR / "index.html").is_file()
     if reuse:
         log = BUILD_LOG.read_text(encoding="utf-8") if BUILD_LOG.is_file() else "exit code: 0\n"
-        code = int(log.split("\n", 1)[0].removeprefix("exit code: ") or 0)
+        result = BuildResult(int(log.split("\n", 1)[0].removeprefix("exit code: ") or 0), log)
     else:
-        code, log = _run_build()
-    if code != 0:
-        pytest.fail(f"`{' '.join(BUILD_COMMAND)}` exited with {code}\n{_log_tail(log)}", pytrace=False)
-    if SPHINX_WARNING.search(log):
-        pytest.fail(f"the book build logged warnings\n{_log_tail(log)}", pytrace=False)
+        result = _run_build()
+    _SESSION_BUILDS.append(result)
+    return result
+
+
+@pytest.fixture
+def built_book(book_build: BuildResult) -> Path:
+    """The ``_build/html`` folder of a build that succeeded without warnings.
+
+    The first test to meet a failed build fails with the reason; later ones with one line.
+
+    Returns:
+        The ``_build/html`` folder.
+    """
+    problem = book_build.problem()
+    if problem is not None:
+        if book_build.reported:
+            pytest.fail(f"{problem}; the first failing test above shows why (log: {BUILD_LOG})", pytrace=False)
+        book_build.reported = True
+        pytest.fail(f"{problem}\n\n{book_build.explanation()}", pytrace=False)
     return HTML_DIR
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """Print the notebook execution report of this session's build (each chapter's slowest cells)."""
+    if _SESSION_BUILDS and EXEC_REPORT.is_file():
+        terminalreporter.write_sep("-", "notebook execution (tools/exec_report.py)")
+        terminalreporter.write_line(EXEC_REPORT.read_text(encoding="utf-8").rstrip())
 
 
 class _QuietHandler(http.server.SimpleHTTPRequestHandler):
@@ -105,16 +194,19 @@ class _QuietHandler(http.server.SimpleHTTPRequestHandler):
 
 
 @pytest.fixture(scope="session")
-def book_server(built_book: Path) -> Iterator[str]:
-    """Serve the built book on 127.0.0.1 at a free port, in a background thread.
+def book_server(book_build: BuildResult) -> Iterator[str]:
+    """Serve ``_build/html`` on 127.0.0.1 at a free port, in a background thread.
+
+    Tests request ``built_book`` before this fixture, so a failed build is reported by that
+    fixture (once) rather than here.
 
     Args:
-        built_book: the ``_build/html`` folder.
+        book_build: the session's build.
 
     Yields:
         The base URL, e.g. ``http://127.0.0.1:41234``.
     """
-    handler = functools.partial(_QuietHandler, directory=str(built_book))
+    handler = functools.partial(_QuietHandler, directory=str(HTML_DIR))
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
@@ -128,19 +220,22 @@ def book_server(built_book: Path) -> Iterator[str]:
 
 @pytest.fixture(scope="session")
 def browser() -> Iterator[object]:
-    """Headless Debian Chromium driven by Playwright (never ``playwright install``).
+    """Headless Chromium (or Chrome) driven by Playwright (never ``playwright install``).
+
+    The browser is found by ``tools/find_browser.py``: ``$SEQLIB_CHROMIUM``, else chromium,
+    chromium-browser or google-chrome on PATH or in the usual places.
 
     Yields:
         A ``playwright.sync_api.Browser``.
     """
-    if not Path(CHROMIUM).is_file():
-        pytest.fail(f"{CHROMIUM} is missing; install it with `apt-get install -y chromium`", pytrace=False)
+    executable = find_browser.find_browser()
+    if executable is None:
+        pytest.fail(find_browser.missing_message(), pytrace=False)
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        chromium = playwright.chromium.launch(executable_path=str(executable), headless=True, args=CHROMIUM_ARGS)
         try:
             yield chromium
         finally:
             chromium.close()
-

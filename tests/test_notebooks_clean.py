@@ -1,4 +1,5 @@
-"""Chapters are committed clean (no outputs, counts or widget state) with the Colab set-up cell."""
+"""Chapters are committed clean (no outputs, counts or widget state), start with the Colab set-up
+cell for the repository in ``_config.yml``, and keep exercise solutions out of sight until asked."""
 
 from __future__ import annotations
 
@@ -8,7 +9,10 @@ from pathlib import Path
 import nbformat
 import pytest
 
-BOOK = Path(__file__).resolve().parents[1] / "book"
+from seqlib.nbsetup import book_repository, colab_setup_cell
+
+ROOT = Path(__file__).resolve().parents[1]
+BOOK = ROOT / "book"
 NOTEBOOKS = sorted(BOOK.glob("*.ipynb"))
 # A pip/conda install command naming torch or numpy (Colab's own builds must be kept).
 REINSTALL = re.compile(r"\b(pip|conda|mamba|uv)\b.*\binstall\b.*\b(torch|numpy)\b", re.IGNORECASE)
@@ -37,12 +41,39 @@ def test_first_code_cell_is_colab_setup(path: Path) -> None:
     first = next(cell for cell in nb.cells if cell.cell_type == "code")
     source = first.source
     assert "remove-cell" in first.metadata.get("tags", []), "set-up cell must be tagged remove-cell"
+    url, branch = book_repository(ROOT / "_config.yml")
+    assert source == colab_setup_cell(url, branch), (
+        f"the set-up cell does not install from _config.yml's repository {url}@{branch}: "
+        "run `python -m seqlib.nbsetup sync`"
+    )
     assert '"google.colab" in sys.modules' in source, "install only on Colab"
-    assert "--no-deps" in source and "git+https://github.com/seqbook/seqbook" in source
-    assert "from seqlib.nbsetup import setup" in source and "setup(" in source
+    assert "--no-deps" in source and f"git+{url}@{branch}" in source
     code_lines = [line.split("#", 1)[0] for line in source.splitlines()]  # comments may explain
     offending = [line for line in code_lines if REINSTALL.search(line)]
     assert not offending, f"never (re)install torch or numpy: {offending}"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_solutions_are_hidden_until_asked_for(path: Path) -> None:
+    """Colab folds a ``cellView: form`` cell to its ``# @title``, JupyterLab hides a
+    ``jupyter.source_hidden`` cell's code, and the book folds ``hide-input`` behind the
+    ``mystnb.code_prompt_show`` button; the cell still runs everywhere, so the build checks it."""
+    nb = nbformat.read(path, as_version=4)
+    for index, cell in enumerate(nb.cells):
+        tags = cell.metadata.get("tags", [])
+        if "exercise-solution" not in tags:
+            continue
+        where = f"solution cell {index}"
+        assert cell.cell_type == "code", f"{where} is not a code cell"
+        assert "exercise-stub" in nb.cells[index - 1].metadata.get("tags", []), f"{where} does not follow its stub"
+        assert cell.source.splitlines()[0] == "# @title Solution", f"{where}: Colab's form title must be the first line"
+        assert cell.metadata.get("cellView") == "form", f"{where}: Colab shows the code unless cellView is 'form'"
+        assert cell.metadata.get("jupyter", {}).get("source_hidden") is True, f"{where}: JupyterLab shows the code"
+        assert "hide-input" in tags and "remove-input" not in tags, f"{where}: the book must fold it, not drop it"
+        prompts = cell.metadata.get("mystnb", {})
+        assert prompts.get("code_prompt_show") == "Show solution", f"{where}: the book's button must say Show solution"
+        assert prompts.get("code_prompt_hide") == "Hide solution", f"{where}: the book's button must say Hide solution"
+        assert "skip-execution" not in tags, f"{where}: the build must run the solution to check it"
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)

@@ -23,6 +23,7 @@ from seqlib.exercises.basics import (
 )
 from seqlib.nn.layers import masked_sum
 from seqlib.viz.data import (
+    format_log_summary,
     event_gaps,
     history_lengths,
     log_summary,
@@ -233,3 +234,38 @@ def test_checkers_accept_seqlib_and_reject_wrong_versions(capsys: pytest.Capture
         assert not check_sum_pooling(wrong, verbose=False), wrong.__name__
     check_sum_pooling(unmasked)
     assert "✗ check 'hand-computed sum' failed" in capsys.readouterr().out
+
+
+def test_format_log_summary_shows_counts_as_counts() -> None:
+    summary = pd.DataFrame(
+        {"users": [2000, 943], "median events per user": [47.0, 65.5], "positive rate": [0.42, float("nan")]},
+        index=pd.Index(["synthetic", "taobao"], name="data set"),
+    )
+    table = format_log_summary(summary)
+    assert list(table.columns) == ["synthetic", "taobao"]
+    assert table.loc["users"].tolist() == ["2,000", "943"]
+    assert table.loc["median events per user"].tolist() == ["47.000", "65.500"]
+    assert table.loc["positive rate"].tolist() == ["0.420", "–"]
+
+
+# The book's text column at a 1280 px wide window (688 px, measured in the built book) and the figure dpi
+# of seqlib.nbsetup: a figure wider than the column is scaled down, and its text with it.
+PAGE_COLUMN_PX = 688
+BOOK_DPI = 80
+
+
+def smallest_text_px(fig: plt.Figure) -> float:
+    """The smallest text of a figure in CSS pixels as the book shows it (scaled to the column)."""
+    scale = min(BOOK_DPI, PAGE_COLUMN_PX / fig.get_figwidth()) / 72.0
+    sizes = [t.get_fontsize() for t in fig.findobj(matplotlib.text.Text) if t.get_visible() and t.get_text().strip()]
+    return min(sizes) * scale
+
+
+def test_sequence_stats_text_is_readable_in_the_book() -> None:
+    syn = make_synthetic(n_users=40, seed=0)
+    fig = plot_sequence_stats({"synthetic": syn.log, "copy": syn.log})
+    fig.canvas.draw()
+    try:
+        assert smallest_text_px(fig) >= 9.5, f"smallest text {smallest_text_px(fig):.1f} px at {PAGE_COLUMN_PX} px"
+    finally:
+        plt.close(fig)

@@ -119,3 +119,20 @@ def test_widget_slider_and_menu_redraw() -> None:
     assert label.value == "1 h"
     menu.value = "b"
     assert len(plt.get_fignums()) == 0  # every redraw closes its figure
+
+
+@pytest.mark.parametrize("gap", GAPS)
+def test_session_legend_covers_no_bar(gap: float) -> None:
+    rng = np.random.default_rng(0)
+    # Inner and outer gaps, most of them long: the tallest bar sits at the right edge.
+    times = np.cumsum(rng.choice([30, 90, 4 * 3600, 30 * 3600], size=120, p=[0.1, 0.1, 0.1, 0.7]))
+    fig = plot_sessions(times, rng.integers(0, 5, size=120), gap)
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    hist = fig.axes[1]
+    legend = hist.get_legend().get_window_extent(renderer)
+    bars = [patch.get_window_extent(renderer) for patch in hist.patches if patch.get_height() > 0]
+    assert bars, "the histogram has bars"
+    covered = [bar for bar in bars if bar.overlaps(legend)]
+    plt.close(fig)
+    assert not covered, f"at {format_gap(gap)} the legend covers {len(covered)} bars"

@@ -100,6 +100,29 @@ def log_summary(logs: Mapping[str, pd.DataFrame], gap: float = 1800) -> pd.DataF
     return pd.DataFrame(rows).set_index("data set")
 
 
+def format_log_summary(summary: pd.DataFrame) -> pd.DataFrame:
+    """:func:`log_summary` as a table to read: one column per data set, counts as counts.
+
+    Transposing the summary for display would make every column float, so counts would show as
+    ``2000.000``. Here a measure whose values are all whole numbers (users, events, ...) gets
+    thousands separators, any other measure (shares, rates) three decimals, and a missing value
+    (the positive rate of a log without labels) a dash.
+
+    Args:
+        summary: the result of :func:`log_summary` (one row per data set).
+
+    Returns:
+        Strings, one row per measure and one column per data set.
+    """
+    def measure(row: pd.Series) -> pd.Series:
+        values = row.dropna().astype(float)
+        whole = bool((values == values.round()).all())
+        text = row.map(lambda v: f"{float(v):,.0f}" if whole else f"{float(v):.3f}")
+        return text.where(row.notna(), "–")
+
+    return summary.T.apply(measure, axis=1)
+
+
 def plot_sequence_stats(
     logs: Mapping[str, pd.DataFrame], bins: int = 30, gap: float = 1800, title: str | None = None
 ) -> Figure:
@@ -135,7 +158,7 @@ def plot_sequence_stats(
     length_edges = np.geomspace(1, longest + 1, bins + 1)
     gap_edges = np.geomspace(1, widest + 1, bins + 1)
 
-    fig, (ax_len, ax_gap) = plt.subplots(1, 2, figsize=(11, 3.8))
+    fig, (ax_len, ax_gap) = plt.subplots(1, 2, figsize=(9, 4))
     for i, name in enumerate(logs):
         color = f"C{i}"
         counts, _ = np.histogram(lengths[name], length_edges)
@@ -149,15 +172,15 @@ def plot_sequence_stats(
             ax_gap.stairs(counts / g.size, gap_edges, color=color, lw=1.8, label=f"{name}{extra}")
     ax_len.set(xscale="log", xlabel="events per user (log scale)", ylabel="share of users",
                title="History length")
-    ax_len.legend(fontsize=8)
+    ax_len.legend(fontsize=9)
     for seconds, text in ((60, "1 min"), (DAY, "1 day")):
         ax_gap.axvline(seconds, color="gray", lw=0.8, ls=":")
         ax_gap.text(seconds, 0.98, f" {text}", transform=ax_gap.get_xaxis_transform(), ha="left", va="top",
-                    fontsize=8, color="gray")
+                    fontsize=9, color="gray")
     ax_gap.axvline(gap, color="black", lw=1.0, ls="--", label=f"session gap ({gap / 60:g} min)")
     ax_gap.set(xscale="log", xlabel="seconds since the user's previous event (log scale)",
                ylabel="share of gaps", title="Gap between consecutive events")
-    ax_gap.legend(fontsize=8)
+    ax_gap.legend(fontsize=9)
     if title:
         fig.suptitle(title)
     fig.tight_layout()
@@ -227,7 +250,7 @@ def plot_history(
     y = rows["cate_id"].map(row_of).to_numpy()  # [n]
     colors = np.array([color_of[v] for v in groups])  # [n, 4]
 
-    fig, ax = plt.subplots(figsize=(10, 0.6 + 0.22 * max(len(cate_order), 8)))
+    fig, ax = plt.subplots(figsize=(9, 0.6 + 0.24 * max(len(cate_order), 8)))
     if gap is not None:
         starts = np.flatnonzero(session_breaks(ts, gap))[1:]  # new sessions after the first
         for s in starts:
@@ -247,10 +270,10 @@ def plot_history(
            title=title or f"User {user_id}: {len(rows)} events"
            + (" (dashed: a new session by the gap rule)" if gap is not None else ""))
     ax.set_ylim(-0.7, len(cate_order) - 0.3)
-    fig.legend(handles=handles, loc="upper right", fontsize=8, title=marker_by or "marker")
+    fig.legend(handles=handles, loc="upper right", fontsize=9, title=marker_by or "marker")
     if len(group_values) <= 10:
         patches = [Line2D([], [], ls="", marker="s", color=color_of[v], label=str(v)) for v in group_values]
-        fig.legend(handles=patches, loc="lower right", fontsize=8, title=color_by)
+        fig.legend(handles=patches, loc="lower right", fontsize=9, title=color_by)
     fig.tight_layout(rect=(0.0, 0.0, 0.86, 1.0))  # room for the legends on the right
     return fig
 
@@ -351,13 +374,13 @@ def plot_padding(
     cells = np.ma.masked_where(mask == 0, (small.hist_cate.numpy() - 1) % 20)  # [R, max_len]
     padding, kept = padding_stats(batch.hist_len, max_len)
 
-    fig, (ax_grid, ax_curve) = plt.subplots(1, 2, figsize=(11, 4), gridspec_kw={"width_ratios": [1.4, 1]})
+    fig, (ax_grid, ax_curve) = plt.subplots(1, 2, figsize=(9, 4.2), gridspec_kw={"width_ratios": [1.4, 1]})
     cmap = ListedColormap(plt.get_cmap("tab20").colors).with_extremes(bad="#e6e6e6")  # padding grey
     ax_grid.imshow(cells, cmap=cmap, vmin=0, vmax=19, aspect="auto", interpolation="nearest")
     lens = small.hist_len.numpy()
     ax_grid.vlines(lens - 0.5, np.arange(len(rows)) - 0.5, np.arange(len(rows)) + 0.5, color="black", lw=2)
     ax_grid.set_yticks(range(len(rows)), [f"{n} of {m}" for n, m in zip(lens, batch.hist_len[rows].numpy())],
-                       fontsize=8)
+                       fontsize=9)
     ax_grid.grid(False)
     ax_grid.set(xlabel="history position j (oldest first; grey = padding, mask 0)",
                 ylabel="kept of stored behaviours",
@@ -371,7 +394,7 @@ def plot_padding(
     ax_curve.plot([max_len, max_len], [padding, kept], ls="", marker="o", color="black")
     ax_curve.set(xlabel="max_len", ylabel="share", ylim=(0, 1.02),
                  title=f"All {len(batch):,} samples: {kept:.0%} of behaviours kept")
-    ax_curve.legend(fontsize=8, loc="center right")
+    ax_curve.legend(fontsize=9, loc="center right")
     if title:
         fig.suptitle(title)
     fig.tight_layout()

@@ -99,7 +99,7 @@ def plot_gate_scaling(
     axes[1].plot(steps, trace["scaled"][0, :n].mean(-1).numpy(), color="tab:blue", marker=".",
                  label=r"applied gate $\tilde u_t$" + (" = $a_t u_t$" if model.gate == "paper" else ""))
     axes[1].set(ylabel="gate (mean over units)", ylim=(0, 1.05))
-    axes[1].legend(loc="upper left", fontsize=8)
+    axes[1].legend(loc="upper left", fontsize=9)
     states = model.interests(sample, temperature=temperature)["states"][:, :n]  # [1, n, H]
     a = attention.unsqueeze(0)  # [1, n]
     for variant in variants:
@@ -108,7 +108,7 @@ def plot_gate_scaling(
         axes[2].plot(steps, (path[1:] - path[:-1]).norm(dim=-1).numpy(), marker=".", color=_COLORS[variant],
                      label=variant.upper() if variant != "tf-keep" else "AUGRU tf-keep")
     axes[2].set(xlabel="history step t (oldest first)", ylabel=r"state move $\|h'_t - h'_{t-1}\|$")
-    axes[2].legend(loc="upper left", fontsize=8, ncol=len(variants))
+    axes[2].legend(loc="upper left", fontsize=9, ncol=len(variants))
     fig.tight_layout()
     model.train(was_training)
     return fig

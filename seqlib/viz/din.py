@@ -88,7 +88,7 @@ def plot_attention(
     if relevant is not None:
         handles += ax.get_legend_handles_labels()[0]
     if handles:
-        ax.legend(handles=handles, fontsize=7, loc="upper left", bbox_to_anchor=(1.0, 1.0))
+        ax.legend(handles=handles, fontsize=9, loc="upper left", bbox_to_anchor=(1.0, 1.0))
     fig.tight_layout()
     return fig
 
@@ -133,7 +133,7 @@ def plot_intensity(model: DIN, batch: Batch, relevant: torch.Tensor) -> Figure:
     left.hist(raw, bins=40, color="tab:blue", alpha=0.8, label="raw (paper)")
     left.axvline(1.0, color="tab:orange", linewidth=2, label="softmax (always 1)")
     left.set(title="Distribution of $\\Sigma_j\\, w_j$", xlabel="$\\Sigma_j\\, w_j$", ylabel="samples")
-    left.legend(fontsize=8)
+    left.legend(fontsize=9)
     counts = np.unique(n_relevant)
     means = [raw[n_relevant == c].mean() for c in counts]
     right.plot(counts, means, marker="o", color="tab:blue", label="raw (paper)")
@@ -141,6 +141,6 @@ def plot_intensity(model: DIN, batch: Batch, relevant: torch.Tensor) -> Figure:
                label="softmax")
     right.set(title="Mean $\\Sigma_j\\, w_j$ by planted relevance", xlabel="relevant behaviours in the history",
               ylabel="mean $\\Sigma_j\\, w_j$")
-    right.legend(fontsize=8)
+    right.legend(fontsize=9)
     fig.tight_layout()
     return fig

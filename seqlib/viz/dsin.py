@@ -96,7 +96,8 @@ def plot_sessions(
     bottom.axvline(gap, color="tab:red", lw=1.5, label=f"threshold {format_gap(gap)}")
     bottom.set(xscale="log", ylabel="gaps",
                xlabel="gap between consecutive behaviours (s, log scale; 0 s drawn at 1 s)")
-    bottom.legend(loc="upper right", fontsize=8)
+    # Outside the axes, right of the histogram: inside, it covered the bars at long thresholds.
+    bottom.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0.0, fontsize=9, frameon=False)
     fig.tight_layout()
     return fig
 
@@ -163,7 +164,7 @@ def plot_session_stats(logs: Mapping[str, pd.DataFrame], gap: float = 1800) -> F
     Returns:
         A three-panel figure (share of gaps / users / sessions on the y axes).
     """
-    fig, axes = plt.subplots(1, 3, figsize=(12, 3.6))
+    fig, axes = plt.subplots(1, 3, figsize=(9, 3.6))
     for name, log in logs.items():
         stats = session_stats(log, gap)
         steps = np.maximum(stats["gaps"], 1)
@@ -181,7 +182,7 @@ def plot_session_stats(logs: Mapping[str, pd.DataFrame], gap: float = 1800) -> F
     axes[1].set(xscale="log", xlabel="sessions per user (log)", ylabel="share of users", title="sessions per user")
     axes[2].set(xscale="log", xlabel="behaviours per session (log)", ylabel="share of sessions",
                 title="behaviours per session")
-    axes[0].legend(fontsize=8)
+    axes[0].legend(fontsize=9)
     fig.tight_layout()
     return fig
 
@@ -202,7 +203,7 @@ def plot_boundary_curve(curve: pd.DataFrame, gap: float = 1800) -> Figure:
     ax.axvline(gap, color="tab:red", lw=1, ls="--", label=f"{format_gap(gap)}")
     ax.set(xscale="log", xlabel="gap threshold (seconds, log scale)", ylabel="share of boundaries", ylim=(0, 1.05),
            title="the gap rule vs. the planted sessions")
-    ax.legend(fontsize=8)
+    ax.legend(fontsize=9)
     fig.tight_layout()
     return fig
 
@@ -232,6 +233,6 @@ def plot_session_attention(attention: Mapping[str, torch.Tensor], index: int = 0
     ax.set_xticks(x, [f"{k + 1}\n({s} beh.)" for k, s in zip(x, sizes)])
     ax.set(xlabel="session (oldest first; the last one is the most recent)", ylabel="attention weight", ylim=(0, 1),
            title=title or "attention over sessions for one sample")
-    ax.legend(fontsize=8)
+    ax.legend(fontsize=9)
     fig.tight_layout()
     return fig

@@ -1,0 +1,251 @@
+"""Checkers for chapter 5 (comparing the models): RelaImpr, GAUC, a random test slice, and
+embedding norms of seen and unseen items.
+
+The same checks run in ``tests/test_exercises_compare.py`` against seqlib's own
+:func:`seqlib.metrics.rela_impr` and :func:`seqlib.metrics.gauc` and against reference
+implementations of the other two.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+
+import numpy as np
+import torch
+
+from seqlib.exercises._check import Case, check_cases
+from seqlib.metrics import gauc
+
+
+def _close(actual: object, expected: float, what: str, tol: float = 1e-6) -> None:
+    """Assert that a student's number is a finite real close to ``expected``."""
+    assert isinstance(actual, (int, float, np.floating, np.integer)) and not isinstance(actual, bool), (
+        f"{what}: expected a number, got {type(actual).__name__}"
+    )
+    assert math.isfinite(float(actual)), f"{what}: expected {expected}, got {actual}"
+    assert abs(float(actual) - expected) <= tol, f"{what}: expected {expected}, got {float(actual)}"
+
+
+# ---------------------------------------------------------------- RelaImpr
+def relaimpr_cases() -> list[Case]:
+    """Checks for ``relative_improvement(auc_model, auc_base) -> percent`` (DIN's RelaImpr)."""
+
+    def hand_values(fn: Callable[..., object]) -> None:
+        _close(fn(0.75, 0.70), 25.0, "AUC 0.75 against a base of 0.70: (0.25 / 0.20 - 1) * 100 = 25 (percent)")
+        _close(fn(0.65, 0.70), -25.0, "AUC 0.65 against a base of 0.70: a model worse than the base gives -25")
+
+    def percent(fn: Callable[..., object]) -> None:
+        _close(fn(0.8, 0.6), 200.0, "AUC 0.8 against 0.6: RelaImpr is in percent (200), not a fraction (2.0)")
+        _close(fn(0.7, 0.7), 0.0, "the base model against itself gains 0 percent")
+
+    def chance_base(fn: Callable[..., object]) -> None:
+        try:
+            value = fn(0.7, 0.5)
+        except ValueError:
+            return
+        raise AssertionError(
+            f"a base AUC of exactly 0.5 has no distance from chance to divide by: raise ValueError, got {value!r}"
+        )
+
+    return [("hand-computed values", hand_values), ("percent, not a fraction", percent),
+            ("a base at chance", chance_base)]
+
+
+def check_relative_improvement(fn: Callable[..., object], verbose: bool = True) -> bool:
+    """Check a student's ``relative_improvement(auc_model, auc_base)``.
+
+    Args:
+        fn: the candidate implementation.
+        verbose: print the result.
+
+    Returns:
+        True when all checks pass.
+    """
+    return check_cases(relaimpr_cases(), fn, verbose)
+
+
+# ---------------------------------------------------------------- GAUC
+def _gauc_result(actual: object, what: str) -> tuple[float, int]:
+    """The ``(value, n_valid_users)`` pair a GAUC implementation returned, checked for its form."""
+    assert isinstance(actual, tuple) and len(actual) == 2, (
+        f"{what}: return a pair (gauc, number of valid users), got {actual!r}"
+    )
+    value, n_valid = actual
+    assert isinstance(n_valid, (int, np.integer)) and not isinstance(n_valid, bool), (
+        f"{what}: the number of valid users should be an int, got {type(n_valid).__name__}"
+    )
+    return float(value), int(n_valid)
+
+
+def gauc_cases() -> list[Case]:
+    """Checks for ``group_auc(user, y, p) -> (gauc, n_valid_users)`` (impression-weighted, DIN Eq. 10)."""
+    # User 1: 3 impressions ranked perfectly (AUC 1); user 2: 2 impressions ranked backwards (AUC 0);
+    # user 3: only clicks, so no AUC. Weighted by impressions: (3 * 1 + 2 * 0) / 5 = 0.6.
+    user = np.array([1, 1, 1, 2, 2, 3, 3])
+    y = np.array([1, 0, 0, 1, 0, 1, 1])
+    p = np.array([0.9, 0.5, 0.1, 0.2, 0.8, 0.3, 0.6])
+
+    def hand_value(fn: Callable[..., object]) -> None:
+        value, n_valid = _gauc_result(fn(user, y, p), "three users")
+        assert n_valid == 2, f"user 3 has only clicks and has no AUC: expected 2 valid users, got {n_valid}"
+        _close(value, 0.6, "AUC 1 for user 1 (3 impressions) and 0 for user 2 (2 impressions), weighted by impressions")
+
+    def ties(fn: Callable[..., object]) -> None:
+        value, n_valid = _gauc_result(fn(np.array([7, 7]), np.array([1, 0]), np.array([0.3, 0.3])), "a tie")
+        assert n_valid == 1, f"one user with a click and a non-click: expected 1 valid user, got {n_valid}"
+        _close(value, 0.5, "a click and a non-click with the same score count as half a correct pair")
+
+    def no_valid_user(fn: Callable[..., object]) -> None:
+        value, n_valid = _gauc_result(fn(np.array([1, 2]), np.array([1, 0]), np.array([0.4, 0.6])), "one class each")
+        assert n_valid == 0 and math.isnan(value), (
+            f"no user has both a click and a non-click: expected (nan, 0), got ({value}, {n_valid})"
+        )
+
+    def matches_seqlib(fn: Callable[..., object]) -> None:
+        rng = np.random.default_rng(0)
+        users = rng.integers(0, 40, size=600)
+        labels = rng.integers(0, 2, size=600)
+        scores = np.round(rng.random(600), 2)  # rounded: some ties inside a user
+        expected, expected_valid = gauc(users, labels, scores)
+        value, n_valid = _gauc_result(fn(users, labels, scores), "600 random impressions of 40 users")
+        assert n_valid == expected_valid, f"600 random impressions: expected {expected_valid} valid users, got {n_valid}"
+        _close(value, expected, "600 random impressions of 40 users (with ties)", tol=1e-9)
+
+    return [("hand-computed value", hand_value), ("ties count half", ties),
+            ("no valid user", no_valid_user), ("random data", matches_seqlib)]
+
+
+def check_group_auc(fn: Callable[..., object], verbose: bool = True) -> bool:
+    """Check a student's ``group_auc(user, y, p)``.
+
+    Args:
+        fn: the candidate implementation.
+        verbose: print the result.
+
+    Returns:
+        True when all checks pass.
+    """
+    return check_cases(gauc_cases(), fn, verbose)
+
+
+# ---------------------------------------------------------------- a random test slice
+def _rows(actual: object, n_rows: int, what: str) -> np.ndarray:
+    """A student's row indices as an int array, checked for range, order and duplicates."""
+    rows = np.asarray(actual)
+    assert rows.ndim == 1 and (rows.size == 0 or np.issubdtype(rows.dtype, np.integer)), (
+        f"{what}: expected a 1-d array of row indices, got {rows.dtype} of shape {rows.shape}"
+    )
+    assert ((rows >= 0) & (rows < n_rows)).all(), f"{what}: row indices must lie in 0..{n_rows - 1}, got {rows.tolist()}"
+    assert (np.diff(rows) > 0).all(), f"{what}: return each row once, in increasing order (time order), got {rows.tolist()}"
+    return rows
+
+
+def sample_users_cases() -> list[Case]:
+    """Checks for ``sample_users(user_ids, n_users, seed=0) -> row indices`` (all rows of random users)."""
+    user_ids = np.array([5, 5, 7, 9, 9, 9, 7, 3])
+
+    def whole_users(fn: Callable[..., object]) -> None:
+        rows = _rows(fn(user_ids, 2, seed=0), len(user_ids), "2 of 4 users")
+        chosen = set(user_ids[rows].tolist())
+        assert len(chosen) == 2, f"2 of 4 users: expected the rows of 2 distinct users, got users {sorted(chosen)}"
+        expected = np.flatnonzero(np.isin(user_ids, list(chosen)))
+        assert rows.tolist() == expected.tolist(), (
+            f"keep every row of a chosen user (users {sorted(chosen)}): expected rows {expected.tolist()}, got {rows.tolist()}"
+        )
+
+    def seeded(fn: Callable[..., object]) -> None:
+        many = np.repeat(np.arange(10), 3)  # 10 users, 3 rows each
+        first = _rows(fn(many, 3, seed=1), len(many), "seed 1").tolist()
+        assert _rows(fn(many, 3, seed=1), len(many), "seed 1 again").tolist() == first, "the same seed must give the same slice"
+        picks = {tuple(sorted(set(many[_rows(fn(many, 3, seed=s), len(many), f"seed {s}")].tolist()))) for s in range(10)}
+        assert len(picks) > 1, f"seeds 0..9 all picked the users {sorted(picks)[0]}: the users should depend on the seed"
+
+    def every_user(fn: Callable[..., object]) -> None:
+        counts = dict.fromkeys((3, 5, 7, 9), 0)
+        for seed in range(400):
+            rows = _rows(fn(user_ids, 1, seed=seed), len(user_ids), f"1 user, seed {seed}")
+            for user in set(user_ids[rows].tolist()):
+                counts[user] += 1
+        assert all(50 <= c <= 150 for c in counts.values()), (
+            f"1 of 4 users over 400 seeds: each user should be drawn about 100 times, got {counts}"
+        )
+
+    def all_users(fn: Callable[..., object]) -> None:
+        rows = _rows(fn(user_ids, 4, seed=3), len(user_ids), "all 4 users")
+        assert rows.tolist() == list(range(len(user_ids))), f"all 4 users: expected every row, got {rows.tolist()}"
+
+    def bad_count(fn: Callable[..., object]) -> None:
+        for n_users in (0, 5):
+            try:
+                rows = fn(user_ids, n_users, seed=0)
+            except ValueError:
+                continue
+            raise AssertionError(f"n_users={n_users} with 4 users: raise ValueError, got {rows!r}")
+
+    return [("whole users", whole_users), ("seeded", seeded), ("every user can be drawn", every_user),
+            ("all users", all_users), ("impossible counts", bad_count)]
+
+
+def check_sample_users(fn: Callable[..., object], verbose: bool = True) -> bool:
+    """Check a student's ``sample_users(user_ids, n_users, seed=0)``.
+
+    Args:
+        fn: the candidate implementation.
+        verbose: print the result.
+
+    Returns:
+        True when all checks pass.
+    """
+    return check_cases(sample_users_cases(), fn, verbose)
+
+
+# ---------------------------------------------------------------- norms of seen and unseen items
+def norms_cases() -> list[Case]:
+    """Checks for ``seen_unseen_norms(weight, candidates, seen) -> (mean norm seen, mean norm unseen)``."""
+    weight = torch.tensor([[0.0, 0.0], [3.0, 4.0], [6.0, 8.0], [1.0, 0.0], [0.0, 2.0]])  # norms 0, 5, 10, 1, 2
+
+    def hand_value(fn: Callable[..., object]) -> None:
+        result = fn(weight, torch.tensor([1, 2, 3]), torch.tensor([1, 4]))
+        assert isinstance(result, tuple) and len(result) == 2, f"return a pair (seen, unseen), got {result!r}"
+        _close(result[0], 5.0, "candidates 1, 2, 3 with item 1 seen: the seen group is item 1 (norm 5)")
+        _close(result[1], 5.5, "candidates 1, 2, 3 with item 1 seen: the unseen group is items 2 and 3 (norms 10 and 1)")
+
+    def distinct_items(fn: Callable[..., object]) -> None:
+        seen, unseen = fn(weight, torch.tensor([2, 2, 2, 3, 1]), torch.tensor([1]))
+        _close(unseen, 5.5, "item 2 is a candidate three times but one item: average over distinct items (10 and 1)")
+        _close(seen, 5.0, "item 1 is the only seen candidate")
+
+    def padding(fn: Callable[..., object]) -> None:
+        seen, unseen = fn(weight, torch.tensor([0, 4, 3]), torch.tensor([0, 4]))
+        _close(seen, 2.0, "id 0 is padding: it is neither a seen nor an unseen item (seen: item 4, norm 2)")
+        _close(unseen, 1.0, "id 0 is padding: it is neither a seen nor an unseen item (unseen: item 3, norm 1)")
+
+    def empty_group(fn: Callable[..., object]) -> None:
+        seen, unseen = fn(weight, torch.tensor([1, 2]), torch.tensor([1, 2]))
+        assert math.isnan(float(unseen)), f"no unseen candidate: the unseen mean should be nan, got {unseen}"
+        _close(seen, 7.5, "candidates 1 and 2, both seen")
+
+    return [("hand-computed value", hand_value), ("distinct items", distinct_items),
+            ("padding", padding), ("an empty group", empty_group)]
+
+
+def check_seen_unseen_norms(fn: Callable[..., object], verbose: bool = True) -> bool:
+    """Check a student's ``seen_unseen_norms(weight, candidates, seen)``.
+
+    Args:
+        fn: the candidate implementation.
+        verbose: print the result.
+
+    Returns:
+        True when all checks pass.
+    """
+    return check_cases(norms_cases(), fn, verbose)
+
+
+CHECKERS = {
+    "relative_improvement": check_relative_improvement,
+    "group_auc": check_group_auc,
+    "sample_users": check_sample_users,
+    "seen_unseen_norms": check_seen_unseen_norms,
+}
