@@ -9,7 +9,6 @@ NaN, for empty sessions and for samples without sessions.
 
 from __future__ import annotations
 
-import math
 from typing import Literal
 
 import torch
@@ -135,9 +134,8 @@ class SessionExtractor(nn.Module):
         keys = mask.reshape(b * k, t) > 0  # [N, T]
         keys[:, 0] |= ~keys.any(dim=1)  # empty session: a dummy key, dropped later by the mask
         q, kk, v = self.qkv(flat).view(b * k, t, 3, self.heads, self.head_dim).permute(2, 0, 3, 1, 4)  # [N, h, T, dh]
-        scores = q @ kk.transpose(-1, -2) / math.sqrt(self.head_dim)  # [N, h, T, T]
-        scores = scores.masked_fill(~keys[:, None, None, :], float("-inf"))  # [N, h, T, T]
-        heads = torch.softmax(scores, dim=-1) @ v  # [N, h, T, dh]
+        # softmax(Q K^T / sqrt(d_h)) V over the valid keys, in torch's fused kernel
+        heads = F.scaled_dot_product_attention(q, kk, v, attn_mask=keys[:, None, None, :])  # [N, h, T, dh]
         heads = heads.transpose(1, 2).reshape(b * k, t, d)  # [N, T, d]
         h = self.norm1(flat + self.dropout(self.out(heads)))  # [N, T, d]
         h = self.norm2(h + self.dropout(self.ffn(h)))  # [N, T, d]
@@ -153,6 +151,8 @@ class SessionExtractor(nn.Module):
         Returns:
             Masked mean per session; zeros for empty sessions.  # [B, K, d]
         """
+        longest = max(int(mask.sum(dim=-1).max()), 1)  # positions past every session's end are padding
+        x, mask = x[:, :, :longest], mask[:, :, :longest]  # [B, K, T', d], [B, K, T']
         return masked_mean(self.encode(x, mask), mask)  # [B, K, d]
 
 
