@@ -402,3 +402,13 @@ def test_attention_widget_builds(data, batch) -> None:
     toggle = widget.children[0].children[1]
     toggle.value = True  # redraws without error
     plt.close("all")
+
+
+def test_the_activation_unit_starts_as_sum_pooling(data) -> None:
+    _, train, _ = data
+    torch.manual_seed(0)
+    batch = train[:64]
+    weights = create("din", train.vocab).eval().attention(batch, normalize=None)  # [B, L]
+    valid = batch.hist_mask.bool()
+    assert (weights[~valid] == 0).all()
+    assert (weights[valid] - 1.0).abs().max() < 0.2  # every behaviour starts near weight 1

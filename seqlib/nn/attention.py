@@ -14,7 +14,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from seqlib.checks import positive_int, positive_sizes
+from seqlib.checks import check_float, positive_int, positive_sizes
 from seqlib.nn.dice import activation
 from seqlib.nn.layers import masked_softmax
 
@@ -127,6 +127,13 @@ class LocalActivationUnit(nn.Module):
         hidden: hidden sizes of the MLP (80-40 in the public code; 36 in the paper's figure).
         activation_name: ``"dice"`` or ``"prelu"`` after each hidden layer.
         normalize: ``None`` (paper) or ``"softmax"`` (authors' code, fun-rec).
+        start: the weight every behaviour gets before training. With the default 1 the unit
+            starts as the base model's sum pooling (the score layer's bias is 1, its weights a
+            tenth of their usual scale) and training moves each weight away from it. This also
+            fixes the sign of the weights: flipping every ``w_j`` together with the tower's
+            first-layer columns for ``v_U(A)`` gives the same model, so from a start at 0 a run
+            may end with the relevant behaviours at large *negative* weights; from a start at
+            1 they end positive (book chapter 2). The paper does not say how it initialises.
     """
 
     def __init__(
@@ -135,6 +142,7 @@ class LocalActivationUnit(nn.Module):
         hidden: Sequence[int] = (80, 40),
         activation_name: Literal["dice", "prelu"] = "dice",
         normalize: Normalize = None,
+        start: float = 1.0,
     ) -> None:
         super().__init__()
         if normalize not in (None, "softmax"):
@@ -146,8 +154,11 @@ class LocalActivationUnit(nn.Module):
         for size in positive_sizes("hidden", hidden):
             layers += [nn.Linear(width, size), activation(activation_name, size)]
             width = size
-        layers.append(nn.Linear(width, 1))
-        self.mlp = nn.Sequential(*layers)
+        score = nn.Linear(width, 1)
+        with torch.no_grad():
+            score.weight.mul_(0.1)
+            score.bias.fill_(check_float("start", start))
+        self.mlp = nn.Sequential(*layers, score)
         self.normalize = normalize
 
     def forward(
