@@ -91,6 +91,7 @@ def compare_models(
     data: tuple[SampleSet, SampleSet] | None = None,
     progress: bool = True,
     workers: int = 1,
+    keep_models: bool = False,
 ) -> tuple[pd.DataFrame, str]:
     """Train each model on the same split with the same budget and report test AUC/GAUC.
 
@@ -118,7 +119,10 @@ def compare_models(
         workers: runs at a time. 1 trains in this process; more start that many worker
             processes with one torch thread each (on a 2-core machine, 2 workers finish a
             comparison about 1.5 times sooner than one process with 2 threads). A run's result
-            does not depend on which worker ran it.
+            does not depend on which worker ran it. In a script, call ``compare_models`` under
+            ``if __name__ == "__main__":`` (worker processes import the script).
+        keep_models: also return the trained models, in eval mode, as
+            ``results.attrs["models"][(label, seed)]``.
 
     Returns:
         ``(results, table)``: one row per model with the mean ``auc, gauc, valid_users`` and
@@ -145,7 +149,7 @@ def compare_models(
         raise ValueError("data must be a (train, test) pair of SampleSets, e.g. data=build_samples(log)")
     train, test = data if data is not None else load_samples(dataset)
     budget = {"epochs": epochs, "max_epochs": max_epochs, "patience": patience, "batch_size": batch_size,
-              "lr": lr, "dim": dim}
+              "lr": lr, "dim": dim, "keep": bool(keep_models)}
     jobs = [(label, name, kwargs, seed) for label, (name, kwargs) in specs.items() for seed in seeds]
     if workers == 1 or len(jobs) == 1:
         _init_worker(train, test, threads=None)
@@ -161,7 +165,16 @@ def compare_models(
             runs = [_report(future.result(), progress) for future in cf.as_completed(futures)]
         order = {(label, seed): i for i, (label, _, _, seed) in enumerate(jobs)}
         runs.sort(key=lambda run: order[(run["model"], run["seed"])])
+    models_kept = {}
+    if keep_models:
+        for run in runs:
+            name, kwargs = specs[run["model"]]
+            model = create(name, train.vocab, dim=dim, **kwargs)
+            model.load_state_dict(run.pop("state"))
+            models_kept[(run["model"], run["seed"])] = model.eval()
     results = summarize(pd.DataFrame(runs))
+    if keep_models:
+        results.attrs["models"] = models_kept
     return results, format_table(results)
 
 
@@ -219,8 +232,11 @@ def _run_job(label: str, name: str, kwargs: dict[str, Any], seed: int, budget: d
                   patience=budget["patience"], batch_size=budget["batch_size"], lr=budget["lr"], seed=seed,
                   progress=False)
     seconds = time.perf_counter() - start
-    return {"model": label, "seed": seed, **evaluate(model, test), "epochs": history.attrs["best_epoch"],
-            "epochs_run": history.attrs["epochs_run"], "seconds": seconds}
+    run = {"model": label, "seed": seed, **evaluate(model, test), "epochs": history.attrs["best_epoch"],
+           "epochs_run": history.attrs["epochs_run"], "seconds": seconds}
+    if budget["keep"]:
+        run["state"] = model.state_dict()
+    return run
 
 
 def _report(run: dict[str, Any], progress: bool) -> dict[str, Any]:

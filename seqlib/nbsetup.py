@@ -24,6 +24,7 @@ import random
 import re
 import sys
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -165,6 +166,38 @@ def setup(seed: int = 0) -> None:
     )
     print(f"torch threads: {threads} | seed: {seed}")
     print(f"data: {data_dir_description()}")
+
+
+class _Text(str):
+    """A string whose plain-text display has no quotes (so a glued string reads as prose)."""
+
+    def __repr__(self) -> str:
+        return str(self)
+
+
+def glue(name: str, value: Any, fmt: str = "") -> Any:
+    """Record a number for the chapter's prose, which quotes it as ``{glue:text}`name```.
+
+    In the book build myst-nb stores the value with the executed notebook and the markdown
+    shows it, so the prose always quotes what the cell computed, never a number typed by hand.
+    In Jupyter and Colab (no myst-nb) nothing is stored and the role shows as written; the cell's
+    own output has the value.
+
+    Args:
+        name: the key the markdown refers to (unique within the book).
+        value: a number or a string.
+        fmt: a format spec applied before storing (e.g. ``".4f"``, ``".1%"``, ``","``).
+
+    Returns:
+        ``value``, unchanged.
+    """
+    shown = _Text(format(value, fmt)) if fmt else value
+    try:
+        from myst_nb import glue as myst_glue
+    except ImportError:
+        return value
+    myst_glue(name, shown, display=False)
+    return value
 
 
 def _fence_for(source: str) -> str:

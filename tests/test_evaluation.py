@@ -10,6 +10,7 @@ import torch
 from seqlib.__main__ import main
 from seqlib.data import build_samples, make_synthetic
 from seqlib.evaluation import compare_models, load_samples, shrink_test
+from seqlib.train import evaluate
 
 
 @pytest.fixture(scope="module")
@@ -63,11 +64,15 @@ def test_labelled_variants_and_worker_processes_give_the_same_runs(small: tuple)
         here, _ = compare_models(variants, data=small, seeds=(0, 1), epochs=1, progress=False)
     finally:
         torch.set_num_threads(threads)
-    there, table = compare_models(variants, data=small, seeds=(0, 1), epochs=1, progress=False, workers=2)
+    there, table = compare_models(variants, data=small, seeds=(0, 1), epochs=1, progress=False, workers=2,
+                                  keep_models=True)
     assert list(there.model) == ["sum", "mean"] and "mean" in table
     cols = ["model", "seed", "auc", "gauc", "epochs"]
     pd.testing.assert_frame_equal(here.attrs["runs"][cols], there.attrs["runs"][cols])
     assert here.auc.iloc[0] != here.auc.iloc[1]  # the options reached the model
+    model = there.attrs["models"][("mean", 1)]  # the trained model came back from its worker
+    assert model.pooling == "mean" and not model.training
+    assert evaluate(model, small[1])["auc"] == there.attrs["runs"].set_index(["model", "seed"]).auc[("mean", 1)]
 
 
 def test_shrink_test_keeps_earliest_rows(small: tuple) -> None:
