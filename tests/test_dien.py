@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import importlib.util
 import math
+import subprocess
+import sys
+from pathlib import Path
 
 import matplotlib
 
@@ -21,6 +25,7 @@ from seqlib.nn.attention import LocalActivationUnit
 from seqlib.nn.aux_loss import AuxiliaryMLP, auxiliary_loss
 from seqlib.nn.dien_attention import BilinearAttention, MLPAttention, make_attention, normalize_scores
 from seqlib.nn.gru import AGRUCell, AIGRUCell, AUGRUCell, GRUCell, InterestExtractor, evolve, make_cell, scale_update_gate
+from seqlib.records import load_record
 from seqlib.train import evaluate, fit
 
 
@@ -485,3 +490,40 @@ def test_gate_widget_builds(data):
     agru = DIEN(train.vocab, gru_type="agru")
     with pytest.raises(ValueError, match="update gate"):
         gate_scaling_frames(agru, sample, candidates, temperatures=(1.0,))
+
+
+# ---------------------------------------------------------------- the ablation script
+ROOT = Path(__file__).resolve().parents[1]
+ABLATION = ROOT / "benchmarks" / "dien_ablation.py"
+
+
+def test_ablation_configs_build(data):
+    spec = importlib.util.spec_from_file_location("dien_ablation", ABLATION)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    train, _ = data
+    for label, (name, options) in module.CONFIGS.items():
+        model = create(name, train.vocab, **options)
+        assert (name == "dien") == isinstance(model, DIEN), label
+        assert (label == name) == (options == {}), label  # a label names its departures
+
+
+def test_ablation_script_tiny_end_to_end(tmp_path):
+    command = [sys.executable, str(ABLATION), "--tiny", "--out", str(tmp_path), "--jobs", "1"]
+    done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    runs, meta = load_record("dien-ablation-tiny", tmp_path)
+    assert sorted(runs["model"]) == ["base", "dien"] and set(runs["seed"]) == {0}
+    assert runs["auc"].between(0.0, 1.0).all() and runs["gauc"].between(0.0, 1.0).all()
+    assert (runs["epochs"] <= runs["epochs_run"]).all() and (runs["epochs_run"] <= 2).all()
+    assert meta["settings"]["data"]["dataset"] == "synthetic-tiny" and "--tiny" in meta["command"]
+    assert "dien" in done.stdout and "auc" in done.stdout  # the printed table
+    again = subprocess.run([*command, "--resume"], cwd=ROOT, capture_output=True, text=True)
+    assert again.returncode == 0 and "0 run(s) to do, 2 already recorded" in again.stdout, again.stderr
+    changed = subprocess.run([*command, "--resume", "--lr", "0.01"], cwd=ROOT, capture_output=True, text=True)
+    assert changed.returncode != 0 and "lr" in changed.stderr
+
+
+def test_ablation_script_tiny_needs_a_folder():
+    done = subprocess.run([sys.executable, str(ABLATION), "--tiny"], cwd=ROOT, capture_output=True, text=True)
+    assert done.returncode == 2 and "--out" in done.stderr
