@@ -1,35 +1,137 @@
-"""Test AUC/GAUC of every registered model on each standard data set (BENCHMARKS.md, Quality).
+"""Test AUC/GAUC of every model on each standard data set (BENCHMARKS.md, Quality).
 
-Same split, epochs and embedding size for every model; mean ± std over seeds.
+Same split, budget and embedding size for every model; each run trains until its validation
+AUC stops improving (early stopping on a split of the training samples, best weights kept);
+mean ± std over seeds. Runs go to worker processes (one torch thread each), longest first.
 
-Usage: python benchmarks/quality.py [--datasets synthetic ml-1m taobao] [--models base din]
-       [--seeds 3] [--epochs 2]
+Usage:
+    python benchmarks/quality.py                  # synthetic, ml-1m-quick, taobao; prints tables
+    python benchmarks/quality.py --full           # all of ML-1M and the Taobao slice; records
+                                                  # seqlib/results/quality-full.json
+    python benchmarks/quality.py --tiny --out DIR # a seconds-long end-to-end check (tests)
+
+Options: --datasets, --models, --seeds N, --workers N, --out FOLDER.
 """
 
 from __future__ import annotations
 
 import argparse
+import concurrent.futures as cf
+import multiprocessing
+import shlex
+import sys
 import time
+from pathlib import Path
+from typing import Any
 
-from seqlib.evaluation import compare_models
-from seqlib.models import available
+import pandas as pd
+import torch
+
+from seqlib.data import build_samples, make_synthetic
+from seqlib.evaluation import format_table, load_samples, summarize
+from seqlib.models import create
+from seqlib.records import RESULTS_DIR, save_record
+from seqlib.train import evaluate, fit
+
+MODELS = ("base", "din", "dien", "dsin")
+# Relative cost of one run, to start the slowest first (DIEN's time loop is the long pole).
+COST = {"dien": 4.0, "dsin": 2.5, "din": 2.0, "base": 1.0}
+BUDGET = {"max_epochs": 30, "patience": 2, "batch_size": 512, "lr": 3e-3, "dim": 8}
+TINY = {"max_epochs": 2, "patience": 1, "batch_size": 256, "lr": 3e-3, "dim": 4}
 
 
-def main() -> None:
-    """Print one compare_models table per data set, with the wall time."""
+def _samples(dataset: str) -> tuple:
+    """The (train, test) sets of a data set name; ``"tiny"`` is a small synthetic log."""
+    if dataset == "tiny":
+        return build_samples(make_synthetic(n_users=80, seed=0).log, history="positive", max_len=10)
+    return load_samples(dataset)
+
+
+def run_one(dataset: str, model: str, seed: int, budget: dict[str, Any]) -> dict[str, Any]:
+    """Train one model with one seed on one data set and score it on the test split.
+
+    Args:
+        dataset: a data set name (see :func:`seqlib.evaluation.load_samples`) or ``"tiny"``.
+        model: a registered model name.
+        seed: the run's seed.
+        budget: ``max_epochs, patience, batch_size, lr, dim``.
+
+    Returns:
+        The run: ``dataset, model, seed``, the test metrics, ``epochs`` (kept), ``epochs_run``,
+        ``seconds`` (training wall time).
+    """
+    torch.set_num_threads(1)
+    train, test = _samples(dataset)
+    torch.manual_seed(seed)
+    net = create(model, train.vocab, dim=budget["dim"])
+    start = time.perf_counter()
+    history = fit(net, train, max_epochs=budget["max_epochs"], patience=budget["patience"],
+                  batch_size=budget["batch_size"], lr=budget["lr"], seed=seed, progress=False)
+    seconds = time.perf_counter() - start
+    return {"dataset": dataset, "model": model, "seed": seed, **evaluate(net, test),
+            "epochs": history.attrs["best_epoch"], "epochs_run": history.attrs["epochs_run"],
+            "seconds": round(seconds, 1)}
+
+
+def run_all(datasets: list[str], models: list[str], seeds: int, budget: dict[str, Any], workers: int) -> list[dict]:
+    """Every (data set, model, seed) run, on ``workers`` processes, slowest first.
+
+    Returns:
+        The runs in (data set, model, seed) order.
+    """
+    jobs = [(d, m, s) for d in datasets for m in models for s in range(seeds)]
+    jobs.sort(key=lambda job: -COST.get(job[1], 1.0))
+    context = multiprocessing.get_context("spawn")  # fresh interpreters: no forked torch threads
+    runs = []
+    with cf.ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+        futures = {pool.submit(run_one, d, m, s, budget): (d, m, s) for d, m, s in jobs}
+        for future in cf.as_completed(futures):
+            run = future.result()
+            runs.append(run)
+            print(f"  {run['dataset']:>12} {run['model']:>5} seed {run['seed']}: auc {run['auc']:.4f} "
+                  f"gauc {run['gauc']:.4f}, {run['epochs']}/{run['epochs_run']} epochs, {run['seconds']:.0f} s",
+                  flush=True)
+    order = {job: i for i, job in enumerate((d, m, s) for d in datasets for m in models for s in range(seeds))}
+    return sorted(runs, key=lambda r: order[(r["dataset"], r["model"], r["seed"])])
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the benchmark, print one table per data set, and record it with ``--full``/``--tiny``."""
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--datasets", nargs="+", default=["synthetic", "ml-1m", "taobao"])
-    parser.add_argument("--models", nargs="+", default=available())
-    parser.add_argument("--seeds", type=int, default=3)
-    parser.add_argument("--epochs", type=int, default=2)
-    args = parser.parse_args()
-    for dataset in args.datasets:
-        start = time.perf_counter()
-        results, table = compare_models(args.models, dataset=dataset, seeds=range(args.seeds), epochs=args.epochs)
-        print(f"\n== {dataset}: {args.seeds} seed(s), {args.epochs} epoch(s), {time.perf_counter() - start:.0f} s ==")
-        print(table)
-        print("training seconds per run:", ", ".join(f"{m} {s:.1f}" for m, s in zip(results.model, results.seconds)))
+    mode = parser.add_mutually_exclusive_group()
+    mode.add_argument("--full", action="store_true", help="all of ML-1M and the Taobao slice; write a record")
+    mode.add_argument("--tiny", action="store_true", help="a seconds-long check on a small synthetic log")
+    parser.add_argument("--datasets", nargs="+", default=None)
+    parser.add_argument("--models", nargs="+", default=list(MODELS))
+    parser.add_argument("--seeds", type=int, default=None, help="seeds 0..N-1 (default 3; 1 with --tiny)")
+    parser.add_argument("--workers", type=int, default=2, help="worker processes, one torch thread each")
+    parser.add_argument("--out", default=None, help=f"folder for the record (default {RESULTS_DIR})")
+    args = parser.parse_args(argv)
+    if args.workers < 1 or (args.seeds is not None and args.seeds < 1):
+        parser.error("--workers and --seeds must be >= 1")
+    if args.tiny:
+        datasets, budget, name = args.datasets or ["tiny"], TINY, "quality-tiny"
+    elif args.full:
+        datasets, budget, name = args.datasets or ["ml-1m", "taobao"], BUDGET, "quality-full"
+    else:
+        datasets, budget, name = args.datasets or ["synthetic", "ml-1m-quick", "taobao"], BUDGET, None
+    seeds = args.seeds or (1 if args.tiny else 3)
+    start = time.perf_counter()
+    runs = run_all(datasets, args.models, seeds, budget, args.workers)
+    wall = time.perf_counter() - start
+    frame = pd.DataFrame(runs)
+    for dataset in datasets:
+        print(f"\n== {dataset}: {seeds} seed(s), early stopping (patience {budget['patience']}) ==")
+        print(format_table(summarize(frame[frame.dataset == dataset])))
+    print(f"\nwall time {wall / 60:.1f} min on {args.workers} worker(s)")
+    if name is not None:
+        command = "python benchmarks/quality.py " + " ".join(shlex.quote(a) for a in (argv or sys.argv[1:]))
+        settings = {**budget, "datasets": datasets, "models": args.models, "seeds": seeds, "workers": args.workers}
+        folder = Path(args.out) if args.out else RESULTS_DIR
+        path = save_record(folder / f"{name}.json", name, command.strip(), runs, settings, threads=1, wall_seconds=wall)
+        print(f"recorded {path}")
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -21,9 +21,9 @@ from seqlib.train import evaluate, fit
 # (histories still reach back to the first event), for the book's fast cells.
 DATASETS: dict[str, dict[str, Any]] = {
     "synthetic": {"source": "synthetic", "history": "positive"},
-    "ml-100k": {"source": "ml-100k", "history": "all", "feedback": "rating"},
-    "ml-1m": {"source": "ml-1m", "history": "all", "feedback": "rating"},
-    "ml-1m-quick": {"source": "ml-1m", "history": "all", "feedback": "rating", "max_samples_per_user": 20},
+    "ml-100k": {"source": "ml-100k", "history": "positive"},
+    "ml-1m": {"source": "ml-1m", "history": "positive"},
+    "ml-1m-quick": {"source": "ml-1m", "history": "positive", "max_samples_per_user": 20},
     "taobao": {"source": "taobao", "history": "all", "feedback": "behavior"},
 }
 
@@ -50,9 +50,9 @@ def load_samples(name: str, seed: int = 0, **overrides: Any) -> tuple[SampleSet,
 
     Settings: ``max_len=50``, ``K=5`` sessions of ``T=10``, a 30-minute gap, the latest 20% of
     each user's samples as test. Synthetic histories are clicks only. MovieLens histories hold
-    every earlier rating with the rating as a behaviour feature (chosen on validation AUC over
-    liked-only and rating-blind histories; book chapter 1); every rating is a sample, except in
-    ``ml-1m-quick`` (each user's 20 most recent). Taobao histories hold every behaviour with its
+    the user's earlier liked movies (rating >= 4; chosen on validation AUC over every earlier
+    rating with and without the rating as a behaviour feature; book chapter 1); every rating is
+    a sample, except in ``ml-1m-quick`` (each user's 20 most recent). Taobao histories hold every behaviour with its
     type (page view, cart, favourite, buy) as the feature.
 
     Args:

@@ -1,0 +1,63 @@
+"""Recorded results: the schema, atomic writes, and benchmarks/quality.py end to end."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from seqlib.records import RUN_FIELDS, load_record, provenance, save_record
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _run(**extra: object) -> dict:
+    run = {"dataset": "d", "model": "base", "seed": 0, "auc": 0.7, "gauc": 0.6, "valid_users": 10,
+           "epochs": 2, "epochs_run": 3, "seconds": 1.5}
+    run.update(extra)
+    return run
+
+
+def test_save_and_load_round_trip(tmp_path: Path) -> None:
+    save_record(tmp_path / "r.json", "r", "python x.py", [_run(), _run(seed=1, auc=0.72)], {"lr": 0.003}, 1, 61.0)
+    runs, meta = load_record("r", tmp_path)
+    assert list(runs.seed) == [0, 1] and runs.auc.tolist() == [0.7, 0.72]
+    assert meta["command"] == "python x.py" and meta["threads"] == 1 and meta["settings"] == {"lr": 0.003}
+    assert meta["machine"]["cores"] >= 1 and len(meta["date"]) == 20
+    assert meta["commit"]  # a git hash (maybe +dirty) or "unknown"
+    assert "recorded by `python x.py`" in provenance(meta)
+    assert not list(tmp_path.glob(".*.tmp"))  # no temporary file left behind
+
+
+def test_bad_records_are_refused(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="lacks the field\\(s\\) \\['auc'\\]"):
+        save_record(tmp_path / "r.json", "r", "c", [{k: 1 for k in RUN_FIELDS if k != "auc"}], {}, 1, 1.0)
+    with pytest.raises(FileNotFoundError, match="no recorded results 'nope'"):
+        load_record("nope", tmp_path)
+    (tmp_path / "old.json").write_text(json.dumps({"schema": 0, "runs": []}))
+    with pytest.raises(ValueError, match="not a schema-1 record"):
+        load_record("old", tmp_path)
+
+
+def test_quality_script_runs_end_to_end(tmp_path: Path) -> None:
+    proc = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "quality.py"), "--tiny", "--out", str(tmp_path), "--workers", "1"],
+        capture_output=True, text=True, timeout=600, check=False,
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    runs, meta = load_record("quality-tiny", tmp_path)
+    assert sorted(runs.model) == ["base", "din", "dien", "dsin"]
+    assert (runs.auc > 0).all() and (runs.epochs >= 1).all() and (runs.epochs_run <= 2).all()
+    assert meta["command"].startswith("python benchmarks/quality.py --tiny")
+    assert "== tiny" in proc.stdout
+
+
+def test_the_recorded_full_results_follow_the_schema() -> None:
+    runs, meta = load_record("quality-full")
+    assert set(runs.dataset) == {"ml-1m", "taobao"}
+    assert set(runs.model) == {"base", "din", "dien", "dsin"}
+    assert (runs.groupby(["dataset", "model"]).seed.nunique() == 3).all()
+    assert meta["wall_seconds"] < 30 * 60
