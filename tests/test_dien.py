@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import importlib.util
 import math
 import subprocess
@@ -9,6 +10,7 @@ import sys
 from pathlib import Path
 
 import matplotlib
+import numpy as np
 
 matplotlib.use("Agg")
 
@@ -395,6 +397,22 @@ def test_aux_loss_reaches_the_extractor(data):
     grads = [p.grad for p in model.extractor.parameters()]
     assert all(g is not None and g.abs().sum() > 0 for g in grads)
     assert model.evolving.weight_hh.grad is None  # the aux loss does not touch the evolving layer
+
+
+def test_aux_loss_pairs_plain_item_vectors_with_feedback(data):
+    train, _ = data
+    vocab = dataclasses.replace(train.vocab, feedback_levels=np.arange(3))
+    torch.manual_seed(0)
+    model = DIEN(vocab)
+    batch = train[:16]
+    levels = torch.randint(1, 3, batch.hist_item.shape) * batch.hist_mask.long()  # [B, L]
+    batch = Batch(**{**batch.__dict__, "hist_feedback": levels})
+    states = model.extractor(model.history(batch), batch.hist_len)[0]  # the states see the feedback
+    plain = model.embed(batch.hist_item, batch.hist_cate)  # the aux targets do not
+    expected = auxiliary_loss(states, plain, model.embed(batch.neg_item, batch.neg_cate), batch.hist_mask)
+    assert_close(model.aux_loss(batch), expected)
+    assert_close(model.aux_loss(batch, model.interests(batch)), expected)
+    assert not torch.allclose(model.history(batch), plain)
 
 
 def test_aux_weight_zero_is_target_loss_only(data):

@@ -133,8 +133,13 @@ class DIEN(CTRModel):
             The scalar loss.
         """
         if parts is None:
-            parts = {"mask": batch.hist_mask, "states": self.extractor(self.history(batch), batch.hist_len)[0]}
-        positives = self.embed(batch.hist_item, batch.hist_cate)  # [B, L, D]
+            behaviours = self.history(batch)  # [B, L, D]
+            parts = {"mask": batch.hist_mask, "behaviours": behaviours,
+                     "states": self.extractor(behaviours, batch.hist_len)[0]}
+        if batch.hist_feedback is None or self.embed.feedback is None:
+            positives = parts["behaviours"]  # [B, L, D]: already the plain item vectors
+        else:
+            positives = self.embed(batch.hist_item, batch.hist_cate)  # [B, L, D]
         negatives = self.embed(batch.neg_item, batch.neg_cate)  # [B, L, D]
         return auxiliary_loss(parts["states"], positives, negatives, parts["mask"], self.aux_scorer, self.aux_scale)
 
