@@ -129,7 +129,8 @@ def compare_models(
         ``auc_std, gauc_std`` (0 for one seed), the mean ``epochs`` kept (the best epoch under
         early stopping), ``seconds`` of training, ``runs``; and the printed table (``mean ± std``
         when several seeds). ``results.attrs["runs"]`` holds the per-seed rows (with
-        ``epochs_run``, the passes actually made).
+        ``epochs_run``, the passes actually made, and under early stopping ``valid_auc`` and
+        ``valid_gauc`` of the kept epoch).
 
     Raises:
         ValueError: an unknown or repeated model name (the message lists the known ones), a
@@ -234,6 +235,9 @@ def _run_job(label: str, name: str, kwargs: dict[str, Any], seed: int, budget: d
     seconds = time.perf_counter() - start
     run = {"model": label, "seed": seed, **evaluate(model, test), "epochs": history.attrs["best_epoch"],
            "epochs_run": history.attrs["epochs_run"], "seconds": seconds}
+    if "valid_auc" in history:  # the validation scores of the kept epoch (what early stopping chose on)
+        kept = history.iloc[history.attrs["best_epoch"] - 1]
+        run.update(valid_auc=float(kept["valid_auc"]), valid_gauc=float(kept["valid_gauc"]))
     if budget["keep"]:
         run["state"] = model.state_dict()
     return run

@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import dataclasses
+import importlib.util
 import math
+import subprocess
+import sys
+from pathlib import Path
 
 import matplotlib
+import numpy as np
 
 matplotlib.use("Agg")
 
@@ -17,9 +23,11 @@ from seqlib.data.samples import build_samples
 from seqlib.data.synthetic import make_synthetic
 from seqlib.exercises import dien as ex
 from seqlib.models import DIEN, BaseModel, create
+from seqlib.nn.attention import LocalActivationUnit
 from seqlib.nn.aux_loss import AuxiliaryMLP, auxiliary_loss
-from seqlib.nn.dien_attention import BilinearAttention
+from seqlib.nn.dien_attention import BilinearAttention, MLPAttention, make_attention, normalize_scores
 from seqlib.nn.gru import AGRUCell, AIGRUCell, AUGRUCell, GRUCell, InterestExtractor, evolve, make_cell, scale_update_gate
+from seqlib.records import load_record
 from seqlib.train import evaluate, fit
 
 
@@ -143,6 +151,31 @@ def test_make_cell_errors():
         AUGRUCell(2, 2, gate="keep")
 
 
+def test_evolve_trace_and_gradients_ignore_padding():
+    torch.manual_seed(0)
+    cell = make_cell("augru", 3, 4)
+    x, a = torch.randn(3, 6, 3, requires_grad=True), torch.rand(3, 6)
+    lengths = torch.tensor([4, 2, 0])  # the longest history (4) is shorter than L = 6
+    mask = (torch.arange(6) < lengths.unsqueeze(1)).float()
+    final, trace = evolve(cell, x, a, mask, trace=True)
+    for name in ("states", "update", "scaled"):
+        assert trace[name].shape == (3, 6, 4)
+    assert (trace["update"][mask == 0] == 0).all() and (trace["scaled"][mask == 0] == 0).all()
+    assert_close(trace["scaled"][mask == 1], (a.unsqueeze(-1) * trace["update"])[mask == 1])  # paper gate
+    assert_close(trace["states"][0, 4:], final[0].expand(2, 4))
+    assert_close(trace["states"][2], torch.zeros(6, 4))  # empty history: the zero initial state
+    final.sum().backward()
+    assert (x.grad[mask == 0] == 0).all()  # padded steps reach neither the result nor its gradient
+    assert (x.grad[0, :4].abs().sum(-1) > 0).all()
+
+
+def test_evolve_all_empty_batch():
+    cell = make_cell("gru", 2, 3)
+    final, trace = evolve(cell, torch.randn(2, 4, 2), torch.zeros(2, 4), torch.zeros(2, 4), trace=True)
+    assert_close(final, torch.zeros(2, 3))
+    assert_close(trace["states"], torch.zeros(2, 4, 3))
+
+
 # ---------------------------------------------------------------- 1. extractor
 def test_extractor_matches_gru_on_unpadded_sequences():
     torch.manual_seed(0)
@@ -155,6 +188,22 @@ def test_extractor_matches_gru_on_unpadded_sequences():
     assert_close(final[1], ref[0, -1])
     assert_close(final[2], torch.zeros(4))
     assert_close(states[1, 2:], torch.zeros(3, 4))
+
+
+def test_extractor_on_a_batch_shorter_than_its_padding():
+    torch.manual_seed(0)
+    ext = InterestExtractor(3, 4)
+    x = torch.randn(2, 6, 3)
+    lengths = torch.tensor([3, 1])  # longest history 3 < L = 6
+    states, final = ext(x, lengths)
+    ref, _ = ext.gru(x[:, :3])
+    assert states.shape == (2, 6, 4)
+    assert_close(states[0, :3], ref[0])
+    assert_close(states[1, 0], ref[1, 0])
+    assert_close(final, torch.stack([ref[0, 2], ref[1, 0]]))
+    assert (states[0, 3:] == 0).all() and (states[1, 1:] == 0).all()
+    empty, _ = ext(x, torch.zeros(2, dtype=torch.long))
+    assert_close(empty, torch.zeros(2, 6, 4))
 
 
 # ---------------------------------------------------------------- 2. auxiliary loss
@@ -170,6 +219,25 @@ def test_auxiliary_loss_hand_value_and_mlp_scorer():
     assert loss.ndim == 0 and torch.isfinite(loss)
     with pytest.raises(ValueError, match="inner-product"):
         auxiliary_loss(torch.zeros(1, 2, 3), pos[:1, :2], neg[:1, :2], mask[:1, :2])
+
+
+def test_auxiliary_loss_paper_scale_by_hand():
+    states, pos, neg, mask, _ = ex.aux_example()
+    # the 2 valid pairs (both of user 0), summed and divided by N = 2 samples (Eq. 8 as printed)
+    terms = [ex._log_sigmoid(2.0) + ex._log_sigmoid(1.0), ex._log_sigmoid(-1.0) + ex._log_sigmoid(-3.0)]
+    assert_close(auxiliary_loss(states, pos, neg, mask, scale="paper"), torch.tensor(-sum(terms) / 2))
+    # a third sample without pairs changes N but not P: "paper" shrinks by 2/3, "pairs" stays
+    grow = lambda t: torch.cat([t, torch.zeros_like(t[:1])])  # noqa: E731
+    big = [grow(t) for t in (states, pos, neg, mask)]
+    assert_close(auxiliary_loss(*big, scale="paper"), torch.tensor(-sum(terms) / 3))
+    assert_close(auxiliary_loss(*big, scale="pairs"), torch.tensor(-sum(terms) / 2))
+    # padding columns change nothing in either scale
+    wide = [torch.cat([t, torch.full_like(t[:, :2], 7.0)], dim=1) for t in (states, pos, neg)]
+    wide_mask = torch.cat([mask, torch.zeros(2, 2)], dim=1)
+    assert_close(auxiliary_loss(*wide, wide_mask, scale="paper"), torch.tensor(-sum(terms) / 2))
+    assert_close(auxiliary_loss(*[t[:1, :1] for t in (states, pos, neg, mask)], scale="paper"), torch.tensor(0.0))
+    with pytest.raises(ValueError, match="aux_scale"):
+        auxiliary_loss(states, pos, neg, mask, scale="sum")
 
 
 # ---------------------------------------------------------------- 3. attention
@@ -188,6 +256,67 @@ def test_attention_softmax_over_valid_steps():
     assert (w[1, 3:] == 0).all()
 
 
+def test_normalize_scores_by_hand():
+    scores = torch.tensor([[0.0, math.log(3.0), 5.0], [2.0, -1.0, 4.0], [1.0, 1.0, 1.0]])
+    mask = torch.tensor([[1.0, 1.0, 0.0], [1.0, 1.0, 1.0], [0.0, 0.0, 0.0]])
+    soft = normalize_scores(scores, mask, "softmax")
+    e = math.e
+    assert_close(soft[0], torch.tensor([0.25, 0.75, 0.0]))
+    assert_close(soft[1], torch.tensor([e**2, e**-1, e**4]) / (e**2 + e**-1 + e**4))
+    assert_close(soft[2], torch.zeros(3))
+    sig_ = normalize_scores(scores, mask, "sigmoid")
+    assert_close(sig_[0], torch.tensor([0.5, 0.75, 0.0]))  # sigma(log 3) = 3/4; padding 0
+    assert_close(sig_[1], torch.tensor([sig(2.0), sig(-1.0), sig(4.0)]))  # no sum-to-one
+    assert_close(sig_[2], torch.zeros(3))
+    with pytest.raises(ValueError, match="normalize"):
+        normalize_scores(scores, mask, None)
+
+
+def test_bilinear_sigmoid_attention_by_hand():
+    att = BilinearAttention(2, 2, normalize="sigmoid")
+    with torch.no_grad():
+        att.weight.copy_(torch.tensor([[1.0, 0.0], [0.0, 2.0]]))
+    states = torch.tensor([[[1.0, 0.0], [0.0, 1.0], [3.0, 3.0]]])  # [1, 3, 2]
+    target = torch.tensor([[1.0, 1.0]])  # W e_a = [1, 2]: scores [1, 2, (9)]
+    mask = torch.tensor([[1.0, 1.0, 0.0]])
+    assert_close(att(states, target, mask), torch.tensor([[sig(1.0), sig(2.0), 0.0]]))
+    assert_close(att(states, target, mask, temperature=2.0), torch.tensor([[sig(0.5), sig(1.0), 0.0]]))
+    with pytest.raises(ValueError, match="normalize"):
+        BilinearAttention(2, 2, normalize="relu")
+
+
+@pytest.mark.parametrize("normalize", ["softmax", "sigmoid"])
+def test_mlp_attention_is_the_activation_unit(normalize):
+    torch.manual_seed(0)
+    att = MLPAttention(4, hidden=(6,), activation="prelu", normalize=normalize)
+    states, target = torch.randn(3, 5, 4), torch.randn(3, 4)
+    mask = (torch.arange(5) < torch.tensor([[5], [2], [0]])).float()
+    # the unit's MLP on [h_t, e_a, h_t - e_a, h_t * e_a], by hand for one valid step
+    h, e = states[1, 1], target[1]
+    features = torch.cat([h, e, h - e, h * e])
+    score = att.unit.mlp(features.unsqueeze(0)).squeeze()
+    weights = att(states, target, mask)
+    expected = torch.sigmoid(score) if normalize == "sigmoid" else torch.softmax(
+        att.unit.mlp(torch.cat([states[1, :2], e.expand(2, 4), states[1, :2] - e, states[1, :2] * e], -1)).squeeze(-1),
+        dim=0)[1]
+    assert_close(weights[1, 1], expected)
+    assert_close(weights[2], torch.zeros(5))
+    assert (weights[1, 2:] == 0).all()
+    noisy = states.clone()
+    noisy[mask == 0] = 9.0  # garbage in padded steps: never scored
+    assert_close(att(noisy, target, mask), weights)
+    (weights[0] * torch.arange(5.0)).sum().backward()  # (a softmax row sums to a constant)
+    assert all(p.grad is not None and p.grad.abs().sum() > 0 for p in att.parameters())
+
+
+def test_make_attention_errors():
+    assert isinstance(make_attention("mlp", 4, 4).unit, LocalActivationUnit)
+    with pytest.raises(ValueError, match="attention must be"):
+        make_attention("dot", 4, 4)
+    with pytest.raises(ValueError, match="hidden_size"):
+        make_attention("mlp", 5, 4)
+
+
 # ---------------------------------------------------------------- 5. the model
 def test_registry_and_options(data):
     train, _ = data
@@ -197,14 +326,25 @@ def test_registry_and_options(data):
     with pytest.raises(ValueError, match="aux_scorer"):
         DIEN(train.vocab, aux_scorer="dot")
     DIEN(train.vocab, hidden_size=5, aux_scorer="mlp")  # the MLP scorer allows any width
+    with pytest.raises(ValueError, match="hidden_size"):
+        DIEN(train.vocab, hidden_size=5, aux_scorer="mlp", attention="mlp")
+    with pytest.raises(ValueError, match="attention"):
+        DIEN(train.vocab, attention="dot")
+    with pytest.raises(ValueError, match="normalize"):
+        DIEN(train.vocab, attention_norm="none")
+    with pytest.raises(ValueError, match="aux_scale"):
+        DIEN(train.vocab, aux_scale="sum")
 
 
-@pytest.mark.parametrize("gru_type,gate", [("aigru", "paper"), ("agru", "paper"), ("augru", "paper"),
-                                           ("augru", "tf-keep")])
-def test_padding_invariance(data, gru_type, gate):
+@pytest.mark.parametrize("options", [
+    {"gru_type": "aigru"}, {"gru_type": "agru"}, {"gru_type": "augru"}, {"gate": "tf-keep"},
+    {"attention": "mlp"}, {"attention_norm": "sigmoid"}, {"attention": "mlp", "attention_norm": "sigmoid"},
+    {"aux_scale": "paper", "aux_scorer": "mlp"},
+])
+def test_padding_invariance(data, options):
     train, _ = data
     torch.manual_seed(0)
-    model = DIEN(train.vocab, gru_type=gru_type, gate=gate).eval()
+    model = DIEN(train.vocab, **options).eval()
     batch = train[:64]
     ref_logits, ref_loss = model(batch), model.loss(batch)
     for garbage in (False, True):
@@ -228,6 +368,27 @@ def test_short_histories_and_gradients(data):
     assert all(torch.isfinite(p.grad).all() for p in model.parameters() if p.grad is not None)
 
 
+@pytest.mark.parametrize("options", [{}, {"attention": "mlp"}, {"attention_norm": "sigmoid", "gate": "tf-keep"}])
+def test_every_parameter_gets_a_gradient(data, options):
+    train, _ = data
+    torch.manual_seed(0)
+    model = DIEN(train.vocab, **options)
+    model.loss(train[:64]).backward()
+    missing = [name for name, p in model.named_parameters() if p.grad is None or p.grad.abs().sum() == 0]
+    assert not missing, missing
+
+
+def test_paper_aux_scale_in_the_model(data):
+    train, _ = data
+    torch.manual_seed(0)
+    pairs = DIEN(train.vocab)
+    paper = DIEN(train.vocab, aux_scale="paper")
+    paper.load_state_dict(pairs.state_dict())
+    batch = train[:32]
+    n_pairs = (batch.hist_mask[:, :-1] * batch.hist_mask[:, 1:]).sum()
+    assert_close(paper.aux_loss(batch), pairs.aux_loss(batch) * n_pairs / len(batch))
+
+
 def test_aux_loss_reaches_the_extractor(data):
     train, _ = data
     torch.manual_seed(0)
@@ -236,6 +397,22 @@ def test_aux_loss_reaches_the_extractor(data):
     grads = [p.grad for p in model.extractor.parameters()]
     assert all(g is not None and g.abs().sum() > 0 for g in grads)
     assert model.evolving.weight_hh.grad is None  # the aux loss does not touch the evolving layer
+
+
+def test_aux_loss_pairs_plain_item_vectors_with_feedback(data):
+    train, _ = data
+    vocab = dataclasses.replace(train.vocab, feedback_levels=np.arange(3))
+    torch.manual_seed(0)
+    model = DIEN(vocab)
+    batch = train[:16]
+    levels = torch.randint(1, 3, batch.hist_item.shape) * batch.hist_mask.long()  # [B, L]
+    batch = Batch(**{**batch.__dict__, "hist_feedback": levels})
+    states = model.extractor(model.history(batch), batch.hist_len)[0]  # the states see the feedback
+    plain = model.embed(batch.hist_item, batch.hist_cate)  # the aux targets do not
+    expected = auxiliary_loss(states, plain, model.embed(batch.neg_item, batch.neg_cate), batch.hist_mask)
+    assert_close(model.aux_loss(batch), expected)
+    assert_close(model.aux_loss(batch, model.interests(batch)), expected)
+    assert not torch.allclose(model.history(batch), plain)
 
 
 def test_aux_weight_zero_is_target_loss_only(data):
@@ -331,3 +508,40 @@ def test_gate_widget_builds(data):
     agru = DIEN(train.vocab, gru_type="agru")
     with pytest.raises(ValueError, match="update gate"):
         gate_scaling_frames(agru, sample, candidates, temperatures=(1.0,))
+
+
+# ---------------------------------------------------------------- the ablation script
+ROOT = Path(__file__).resolve().parents[1]
+ABLATION = ROOT / "benchmarks" / "dien_ablation.py"
+
+
+def test_ablation_configs_build(data):
+    spec = importlib.util.spec_from_file_location("dien_ablation", ABLATION)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    train, _ = data
+    for label, (name, options) in module.CONFIGS.items():
+        model = create(name, train.vocab, **options)
+        assert (name == "dien") == isinstance(model, DIEN), label
+        assert (label == name) == (options == {}), label  # a label names its departures
+
+
+def test_ablation_script_tiny_end_to_end(tmp_path):
+    command = [sys.executable, str(ABLATION), "--tiny", "--out", str(tmp_path), "--jobs", "1"]
+    done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    runs, meta = load_record("dien-ablation-tiny", tmp_path)
+    assert sorted(runs["model"]) == ["base", "dien"] and set(runs["seed"]) == {0}
+    assert runs["auc"].between(0.0, 1.0).all() and runs["gauc"].between(0.0, 1.0).all()
+    assert (runs["epochs"] <= runs["epochs_run"]).all() and (runs["epochs_run"] <= 2).all()
+    assert meta["settings"]["data"]["dataset"] == "synthetic-tiny" and "--tiny" in meta["command"]
+    assert "dien" in done.stdout and "auc" in done.stdout  # the printed table
+    again = subprocess.run([*command, "--resume"], cwd=ROOT, capture_output=True, text=True)
+    assert again.returncode == 0 and "0 run(s) to do, 2 already recorded" in again.stdout, again.stderr
+    changed = subprocess.run([*command, "--resume", "--lr", "0.01"], cwd=ROOT, capture_output=True, text=True)
+    assert changed.returncode != 0 and "lr" in changed.stderr
+
+
+def test_ablation_script_tiny_needs_a_folder():
+    done = subprocess.run([sys.executable, str(ABLATION), "--tiny"], cwd=ROOT, capture_output=True, text=True)
+    assert done.returncode == 2 and "--out" in done.stderr

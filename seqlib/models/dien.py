@@ -2,9 +2,13 @@
 
 Behaviours are the surface; interests are a latent state that evolves. An extractor GRU turns
 behaviours ``e_t`` into interest states ``h_t`` (trained to predict the next behaviour by the
-auxiliary loss); a bilinear attention scores each ``h_t`` against the candidate; an attentional
-GRU (AUGRU by default) evolves the interests relevant to the candidate. The tower reads
-``[user, target, pooled history, h'_T]`` (MODEL_SPEC DIEN 5).
+auxiliary loss); an attention scores each ``h_t`` against the candidate (bilinear with a softmax
+in the paper); an attentional GRU (AUGRU by default) evolves the interests relevant to the
+candidate. The tower reads ``[user, target, pooled history, h'_T]`` (MODEL_SPEC DIEN 5).
+
+The defaults are the paper's forms; the public code's departures are named options:
+``attention="mlp"`` (DIN's activation unit), ``gate="tf-keep"``, ``aux_scorer="mlp"``, and
+``attention_norm="sigmoid"`` departs from both.
 """
 
 from __future__ import annotations
@@ -19,8 +23,8 @@ from seqlib.data.batch import Batch
 from seqlib.data.samples import Vocab
 from seqlib.models.base import CTRModel
 from seqlib.models.registry import register
-from seqlib.nn.aux_loss import AuxiliaryMLP, auxiliary_loss
-from seqlib.nn.dien_attention import BilinearAttention
+from seqlib.nn.aux_loss import AuxiliaryMLP, AuxScale, auxiliary_loss, check_aux_scale
+from seqlib.nn.dien_attention import AttentionNorm, make_attention
 from seqlib.nn.gru import Gate, InterestExtractor, evolve, make_cell
 from seqlib.nn.layers import MLP, masked_sum
 
@@ -41,6 +45,14 @@ class DIEN(CTRModel):
         gate: AUGRU's gate form: ``"paper"`` or ``"tf-keep"`` (authors' / DeepCTR code).
         aux_weight: alpha; 1 in the paper, 0 switches the auxiliary loss off.
         aux_scorer: ``"inner"`` (paper text) or ``"mlp"`` (authors' code).
+        aux_scale: ``"pairs"``: ``L_aux`` is the mean over the batch's valid ``(t, t+1)`` pairs;
+            ``"paper"``: Eq. 8 as printed, the sum over time steps divided by the number of
+            samples ``N`` (``P/N`` times larger, ``P`` = valid pairs; see
+            :func:`~seqlib.nn.aux_loss.auxiliary_loss`).
+        attention: ``"bilinear"`` (paper, Eq. 13: ``h_t W e_a``) or ``"mlp"`` (DIN's activation
+            unit on ``[h_t, e_a, h_t - e_a, h_t * e_a]``, authors' / DeepCTR's code).
+        attention_norm: ``"softmax"`` over the valid steps (paper and public code) or
+            ``"sigmoid"`` per step (each ``a_t`` in (0, 1) on its own).
 
     Raises:
         TypeError: ``vocab`` is not a Vocab.
@@ -58,6 +70,9 @@ class DIEN(CTRModel):
         gate: Gate = "paper",
         aux_weight: float = 1.0,
         aux_scorer: Literal["inner", "mlp"] = "inner",
+        aux_scale: AuxScale = "pairs",
+        attention: Literal["bilinear", "mlp"] = "bilinear",
+        attention_norm: AttentionNorm = "softmax",
     ) -> None:
         super().__init__(vocab, dim)
         if aux_scorer not in ("inner", "mlp"):
@@ -70,9 +85,10 @@ class DIEN(CTRModel):
             raise ValueError(f"aux_scorer='inner' needs hidden_size == {d} (the behaviour width), got {h}")
         self.gru_type, self.gate, self.aux_weight = gru_type, gate, aux_weight
         self.extractor = InterestExtractor(d, h)
-        self.attention = BilinearAttention(h, d)
+        self.attention = make_attention(attention, h, d, attention_norm)
         self.evolving = make_cell(gru_type, h, h, gate)
         self.aux_scorer = AuxiliaryMLP(h, d) if aux_scorer == "mlp" else None
+        self.aux_scale = check_aux_scale(aux_scale)
         self.tower = MLP(dim + 2 * d + h, tower, out_dim=1)
 
     def interests(self, batch: Batch, temperature: float = 1.0, trace: bool = False) -> dict[str, torch.Tensor]:
@@ -123,10 +139,15 @@ class DIEN(CTRModel):
             The scalar loss.
         """
         if parts is None:
-            parts = {"mask": batch.hist_mask, "states": self.extractor(self.history(batch), batch.hist_len)[0]}
-        positives = self.embed(batch.hist_item, batch.hist_cate)  # [B, L, D]
+            behaviours = self.history(batch)  # [B, L, D]
+            parts = {"mask": batch.hist_mask, "behaviours": behaviours,
+                     "states": self.extractor(behaviours, batch.hist_len)[0]}
+        if batch.hist_feedback is None or self.embed.feedback is None:
+            positives = parts["behaviours"]  # [B, L, D]: already the plain item vectors
+        else:
+            positives = self.embed(batch.hist_item, batch.hist_cate)  # [B, L, D]
         negatives = self.embed(batch.neg_item, batch.neg_cate)  # [B, L, D]
-        return auxiliary_loss(parts["states"], positives, negatives, parts["mask"], self.aux_scorer)
+        return auxiliary_loss(parts["states"], positives, negatives, parts["mask"], self.aux_scorer, self.aux_scale)
 
     def loss(self, batch: Batch) -> torch.Tensor:
         """``L = L_target + alpha * L_aux`` (DIEN Eq. 9)."""

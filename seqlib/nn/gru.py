@@ -97,11 +97,12 @@ class GRUCell(nn.Module):
         Returns:
             ``(u, h~)``.  # [B, H] each
         """
-        gh = torch.addmm(self.bias_hh, h, self.weight_hh.t())  # [B, 3H]
         n = self.hidden_size
-        ru = torch.sigmoid(gi[:, : 2 * n] + gh[:, : 2 * n])  # [B, 2H]
-        candidate = torch.tanh(gi[:, 2 * n :] + ru[:, :n] * gh[:, 2 * n :])  # [B, H]
-        return ru[:, n:], candidate
+        gh = torch.addmm(self.bias_hh, h, self.weight_hh.t())  # [B, 3H]
+        gi_ru, gi_c = gi.split((2 * n, n), dim=1)  # [B, 2H], [B, H]
+        gh_ru, gh_c = gh.split((2 * n, n), dim=1)  # [B, 2H], [B, H]
+        reset, update = torch.sigmoid(gi_ru + gh_ru).chunk(2, dim=1)  # [B, H] each
+        return update, torch.tanh(torch.addcmul(gi_c, reset, gh_c))  # [B, H] each
 
     def step(self, gi: torch.Tensor, h: torch.Tensor, a: torch.Tensor) -> tuple[torch.Tensor, ...]:
         """One recurrent step.
@@ -178,9 +179,9 @@ class AGRUCell(GRUCell):
     def gates(self, gi: torch.Tensor, h: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """``(u = 1, h~)``; the candidate uses the reset gate only.  # [B, H] each"""
         gh = torch.addmm(self.bias_hh, h, self.weight_hh.t())  # [B, 2H]
-        n = self.hidden_size
-        r = torch.sigmoid(gi[:, :n] + gh[:, :n])  # [B, H]
-        candidate = torch.tanh(gi[:, n:] + r * gh[:, n:])  # [B, H]
+        gi_r, gi_c = gi.chunk(2, dim=1)  # [B, H] each
+        gh_r, gh_c = gh.chunk(2, dim=1)  # [B, H] each
+        candidate = torch.tanh(torch.addcmul(gi_c, torch.sigmoid(gi_r + gh_r), gh_c))  # [B, H]
         return torch.ones_like(candidate), candidate
 
     def step(self, gi: torch.Tensor, h: torch.Tensor, a: torch.Tensor) -> tuple[torch.Tensor, ...]:
@@ -217,43 +218,60 @@ def make_cell(gru_type: str, input_size: int, hidden_size: int, gate: Gate = "pa
 def evolve(
     cell: GRUCell, x: torch.Tensor, attention: torch.Tensor, mask: torch.Tensor, trace: bool = False
 ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
-    """Run ``cell`` over a right-padded sequence; padded steps leave the state unchanged.
+    """Run ``cell`` over a right-padded sequence; the result is the state at the last valid step.
 
     The input projections of all steps come from one matmul; the loop over time does one small
-    matmul per step. ``h'_t = m_t * cell(x_t, h'_{t-1}, a_t) + (1 - m_t) * h'_{t-1}``, so the
-    returned state is the state at the last valid step (zeros for an empty sequence).
+    matmul per step and stops at the longest sequence of the batch. Rows are not masked inside
+    the loop: each row's result is read at its own last valid step, so padded steps reach
+    neither the result nor its gradient (an empty sequence gives the zero initial state).
 
     Args:
         cell: a :class:`GRUCell` (or subclass).
         x: inputs, e.g. the extractor states.  # [B, L, I]
         attention: attention per step (zero on padding).  # [B, L]
-        mask: 0/1 float mask of valid steps.  # [B, L]
-        trace: also return the per-step states and gates (for plots; slower).
+        mask: 0/1 float mask of valid steps, right-padded.  # [B, L]
+        trace: also return the per-step states and gates (for plots).
 
     Returns:
-        ``(final state, trace)``; the trace maps ``"states"``, ``"update"`` (raw ``u_t``) and
-        ``"scaled"`` (the gate applied) to ``[B, L, H]`` tensors, or is empty.  # [B, H]
+        ``(final state, trace)``; the trace maps ``"states"`` (the final state carried over
+        padding), ``"update"`` (raw ``u_t``) and ``"scaled"`` (the gate applied), both zero on
+        padding, to ``[B, L, H]`` tensors, or is empty.  # [B, H]
     """
-    a = attention.unsqueeze(-1)  # [B, L, 1]
-    gi = cell.project(x, a)  # [B, L, G * H]
+    lengths = mask.sum(dim=1).long()  # [B]
+    n_steps = int(lengths.max()) if len(lengths) else 0
+    a = attention[:, :n_steps].unsqueeze(-1)  # [B, n, 1]
+    gi = cell.project(x[:, :n_steps], a)  # [B, n, G * H]
     h = x.new_zeros(x.shape[0], cell.hidden_size)  # [B, H]
-    steps: list[tuple[torch.Tensor, ...]] = []
-    for gi_t, a_t, m_t in zip(gi.unbind(1), a.unbind(1), mask.unsqueeze(-1).unbind(1)):
-        h_new, u, scaled = cell.step(gi_t, h, a_t)  # [B, H] each
-        h = torch.lerp(h, h_new, m_t)  # [B, H]
+    states, update, scaled = [h], [], []
+    for gi_t, a_t in zip(gi.unbind(1), a.unbind(1)):
+        h, u, u_applied = cell.step(gi_t, h, a_t)  # [B, H] each
+        states.append(h)
         if trace:
-            steps.append((h, u, scaled))
+            update.append(u)
+            scaled.append(u_applied)
+    path = torch.stack(states, dim=1)  # [B, n + 1, H]: the state after 0..n steps
+    final = path.gather(1, lengths.view(-1, 1, 1).expand(-1, 1, cell.hidden_size)).squeeze(1)  # [B, H]
     if not trace:
-        return h, {}
-    states, update, scaled = (torch.stack(s, dim=1) for s in zip(*steps))  # [B, L, H] each
-    return h, {"states": states, "update": update, "scaled": scaled}
+        return final, {}
+    valid = mask.unsqueeze(-1)  # [B, L, 1]
+    pad = x.new_zeros(x.shape[0], x.shape[1] - n_steps, cell.hidden_size)  # [B, L - n, H]
+
+    def all_steps(per_step: list[torch.Tensor]) -> torch.Tensor:
+        return torch.cat([pad[:, :0], *(v.unsqueeze(1) for v in per_step), pad], dim=1)  # [B, L, H]
+
+    return final, {
+        "states": torch.where(valid > 0, all_steps(states[1:]), final.unsqueeze(1)),  # [B, L, H]
+        "update": all_steps(update) * valid,  # [B, L, H]
+        "scaled": all_steps(scaled) * valid,  # [B, L, H]
+    }
 
 
 class InterestExtractor(nn.Module):
     """DIEN's interest extractor: a GRU over the behaviours, ``h_t = GRU(e_t, h_{t-1})`` (DIEN 4.2).
 
-    Runs ``torch.nn.GRU`` on the right-padded sequence: padding comes after the valid steps, so
-    the states at valid steps are exact; states at padded steps are set to zero.
+    Runs ``torch.nn.GRU`` on the right-padded sequence up to the batch's longest history:
+    padding comes after the valid steps, so the states at valid steps are exact; states at padded
+    steps are zero.
 
     Args:
         input_size: behaviour vector width.
@@ -276,8 +294,10 @@ class InterestExtractor(nn.Module):
             ``(states, final)``: states are zero on padding; ``final`` is zero for an empty
             history.  # [B, L, H], [B, H]
         """
-        states, _ = self.gru(behaviours)  # [B, L, H]
-        states = states * length_mask(lengths, states.shape[1]).unsqueeze(-1)  # [B, L, H]
+        n_steps = int(lengths.max()) if len(lengths) else 0
+        states, _ = self.gru(behaviours[:, : max(n_steps, 1)])  # [B, n, H]
+        states = states * length_mask(lengths, states.shape[1]).unsqueeze(-1)  # [B, n, H]
+        states = F.pad(states, (0, 0, 0, behaviours.shape[1] - states.shape[1]))  # [B, L, H]
         return states, last_valid(states, lengths)
 
 

@@ -151,9 +151,14 @@ class SessionExtractor(nn.Module):
         Returns:
             Masked mean per session; zeros for empty sessions.  # [B, K, d]
         """
-        longest = max(int(mask.sum(dim=-1).max()), 1)  # positions past every session's end are padding
-        x, mask = x[:, :, :longest], mask[:, :, :longest]  # [B, K, T', d], [B, K, T']
-        return masked_mean(self.encode(x, mask), mask)  # [B, K, d]
+        b, k, t, d = x.shape
+        lengths = mask.sum(dim=-1).reshape(b * k)  # [B * K]
+        rows = (lengths > 0).nonzero().squeeze(1)  # [S]: only the non-empty sessions are encoded
+        longest = max(int(lengths.max()), 1)  # positions past every session's end are padding
+        x = x.reshape(b * k, t, d)[rows, :longest].unsqueeze(0)  # [1, S, T', d]
+        mask = mask.reshape(b * k, t)[rows, :longest].unsqueeze(0)  # [1, S, T']
+        interests = masked_mean(self.encode(x, mask), mask).squeeze(0)  # [S, d]
+        return x.new_zeros(b * k, d).index_copy(0, rows, interests).view(b, k, d)  # [B, K, d]
 
 
 class SessionInteracting(nn.Module):

@@ -1,0 +1,170 @@
+"""DIEN ablation on the full MovieLens-1M: which departures from the paper matter (book chapter 3).
+
+Every configuration trains on the same split with the same budget: until convergence (early
+stopping on the validation split held out from the end of each user's training samples,
+patience 2, at most 30 epochs, best weights restored), then the test split is scored once.
+Each run is one process with one torch thread; ``--jobs`` runs that many at a time. The runs
+are saved with their provenance (:mod:`seqlib.records`) after each one finishes, so an
+interrupted command keeps what it finished and ``--resume`` skips it.
+
+Usage:
+    python benchmarks/dien_ablation.py [--configs base dien ...] [--seeds 0 1 2] [--jobs 2]
+        [--max-epochs 30] [--patience 2] [--batch-size 512] [--out DIR] [--resume]
+    python benchmarks/dien_ablation.py --tiny --out DIR    # seconds, synthetic data (for tests)
+"""
+
+from __future__ import annotations
+
+import argparse
+import shlex
+import sys
+import time
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from multiprocessing import get_context
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import torch
+
+from seqlib.data.samples import SampleSet, build_samples
+from seqlib.data.synthetic import make_synthetic
+from seqlib.evaluation import format_table, load_samples, summarize
+from seqlib.models import create
+from seqlib.records import RESULTS_DIR, load_record, save_record
+from seqlib.train import evaluate, fit
+
+NAME = "dien-ablation-ml-1m"
+TINY_NAME = "dien-ablation-tiny"
+# The ML-1M variant the lead chose on validation AUC (notes/DECISIONS.md): liked-only histories.
+DATA = {"dataset": "ml-1m", "history": "positive", "feedback": None}
+
+# label -> (registered model, constructor options). "dien" alone is the paper's form: bilinear
+# attention with a softmax, AUGRU with the paper's gate, inner-product auxiliary scorer, alpha = 1,
+# the auxiliary loss averaged over valid pairs. Each label names its departures from it.
+CONFIGS: dict[str, tuple[str, dict[str, Any]]] = {
+    "base": ("base", {}),
+    "din": ("din", {}),
+    "dien": ("dien", {}),
+    "dien[gru]": ("dien", {"gru_type": "gru"}),
+    "dien[no-aux]": ("dien", {"aux_weight": 0.0}),
+    "dien[aux-paper-scale]": ("dien", {"aux_scale": "paper"}),
+    "dien[tf-keep]": ("dien", {"gate": "tf-keep"}),
+    "dien[sigmoid-att]": ("dien", {"attention_norm": "sigmoid"}),
+    "dien[mlp-att]": ("dien", {"attention": "mlp"}),
+    "dien[mlp-att,tf-keep,mlp-aux]": ("dien", {"attention": "mlp", "gate": "tf-keep", "aux_scorer": "mlp"}),
+}
+DEFAULT_CONFIGS = list(CONFIGS)
+
+
+def tiny_samples() -> tuple[SampleSet, SampleSet]:
+    """A small planted log: an end-to-end run takes seconds."""
+    return build_samples(make_synthetic(n_users=120, seed=0).log, max_len=8, history="positive", seed=0)
+
+
+def run_one(label: str, seed: int, settings: dict[str, Any]) -> dict[str, Any]:
+    """Train and test one configuration with one seed (in a worker process, one thread).
+
+    Args:
+        label: a key of :data:`CONFIGS`.
+        seed: seeds the initialisation, the sample order and the negatives.
+        settings: the command's settings (data, budget, batch size, learning rate, dim).
+
+    Returns:
+        One run of the record: ``dataset, model, seed, auc, gauc, valid_users, logloss, epochs,
+        epochs_run, stopped, best_valid_auc, seconds, options``.
+    """
+    torch.set_num_threads(1)
+    data = settings["data"]
+    if data["dataset"] == "synthetic-tiny":
+        train, test = tiny_samples()
+    else:
+        train, test = load_samples(data["dataset"], history=data["history"], feedback=data["feedback"])
+    name, options = CONFIGS[label]
+    torch.manual_seed(seed)
+    model = create(name, train.vocab, dim=settings["dim"], **options)
+    budget = settings["budget"]
+    start = time.perf_counter()
+    history = fit(
+        model, train, max_epochs=budget["max_epochs"], patience=budget["patience"], valid_frac=budget["valid_frac"],
+        batch_size=settings["batch_size"], lr=settings["lr"], seed=seed, progress=False,
+    )
+    seconds = time.perf_counter() - start
+    return {
+        "dataset": data["dataset"], "model": label, "seed": seed, **evaluate(model, test),
+        "epochs": history.attrs["best_epoch"], "epochs_run": history.attrs["epochs_run"],
+        "stopped": history.attrs["stopped"], "best_valid_auc": float(history["valid_auc"].max()),
+        "seconds": round(seconds, 1), "options": options,
+    }
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    """The command line (see the module docstring)."""
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--configs", nargs="+", default=None, choices=list(CONFIGS), metavar="CONFIG",
+                        help=f"configurations (default: all): {', '.join(CONFIGS)}")
+    parser.add_argument("--seeds", nargs="+", type=int, default=None, help="seeds (default: 0 1 2)")
+    parser.add_argument("--jobs", type=int, default=2, help="runs at a time (one process and one thread each)")
+    parser.add_argument("--max-epochs", type=int, default=30)
+    parser.add_argument("--patience", type=int, default=2)
+    parser.add_argument("--batch-size", type=int, default=512)
+    parser.add_argument("--lr", type=float, default=3e-3)
+    parser.add_argument("--out", type=Path, default=None, help=f"folder of the record (default: {RESULTS_DIR})")
+    parser.add_argument("--resume", action="store_true", help="keep the runs already in the record and skip them")
+    parser.add_argument("--tiny", action="store_true",
+                        help="a seconds-long end-to-end run on a small planted log (needs --out)")
+    args = parser.parse_args(argv)
+    if args.tiny and args.out is None:
+        parser.error("--tiny writes a throw-away record: give its folder with --out")
+    if args.jobs < 1:
+        parser.error(f"--jobs must be >= 1, got {args.jobs}")
+    return args
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Run the missing (configuration, seed) pairs, saving the record after each one."""
+    args = parse_args(argv)
+    start = time.perf_counter()
+    name = TINY_NAME if args.tiny else NAME
+    folder = args.out if args.out is not None else RESULTS_DIR
+    configs = args.configs or (["base", "dien"] if args.tiny else DEFAULT_CONFIGS)
+    seeds = args.seeds or ([0] if args.tiny else [0, 1, 2])
+    settings = {
+        "data": {"dataset": "synthetic-tiny", "history": "positive", "feedback": None} if args.tiny else DATA,
+        "budget": {"epochs": None, "max_epochs": 2 if args.tiny else args.max_epochs,
+                   "patience": 1 if args.tiny else args.patience, "valid_frac": 0.1},
+        "batch_size": args.batch_size, "lr": args.lr, "dim": 8,
+        "configs": {label: {"model": CONFIGS[label][0], "options": CONFIGS[label][1]} for label in configs},
+    }
+    runs: list[dict[str, Any]] = []
+    earlier_seconds = 0.0
+    if args.resume and (folder / f"{name}.json").is_file():
+        previous, meta = load_record(name, folder)
+        shared = ("data", "budget", "batch_size", "lr", "dim")
+        changed = [k for k in shared if meta["settings"].get(k) != settings[k]]
+        if changed:
+            raise SystemExit(f"--resume: the recorded runs used other {changed} ({[meta['settings'].get(k) for k in changed]}); "
+                             "rerun without --resume or with the same settings")
+        runs = previous.to_dict("records")
+        earlier_seconds = float(meta["wall_seconds"])
+        settings["configs"] = {**meta["settings"]["configs"], **settings["configs"]}
+    done = {(r["model"], r["seed"]) for r in runs}
+    todo = [(label, seed) for seed in seeds for label in configs if (label, seed) not in done]
+    command = "python " + " ".join(shlex.quote(a) for a in ["benchmarks/dien_ablation.py", *sys.argv[1:]])
+    print(f"{len(todo)} run(s) to do, {len(done)} already recorded; {args.jobs} at a time", flush=True)
+    with ProcessPoolExecutor(max_workers=args.jobs, mp_context=get_context("spawn")) as pool:
+        futures = [pool.submit(run_one, label, seed, settings) for label, seed in todo]
+        for future in as_completed(futures):
+            run = future.result()
+            runs.append(run)
+            print(f"{run['model']} seed {run['seed']}: auc {run['auc']:.4f} gauc {run['gauc']:.4f}, "
+                  f"kept epoch {run['epochs']} of {run['epochs_run']}, {run['seconds']:.0f} s", flush=True)
+            save_record(folder / f"{name}.json", name, command, runs, settings, threads=1,
+                        wall_seconds=earlier_seconds + time.perf_counter() - start)
+    table = summarize(pd.DataFrame(runs))
+    print(format_table(table))
+    print("seconds per run (mean):", ", ".join(f"{m} {s:.0f}" for m, s in zip(table["model"], table["seconds"])))
+
+
+if __name__ == "__main__":
+    main()
