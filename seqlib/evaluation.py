@@ -274,6 +274,41 @@ def summarize(runs: pd.DataFrame) -> pd.DataFrame:
     return results
 
 
+def lift_table(results: pd.DataFrame, oracle_auc: float | None = None, base: str | None = "base") -> pd.DataFrame:
+    """How far each model gets: its margin over the base model seed by seed and its share of the
+    oracle's lift over chance, ``(AUC - 0.5) / (AUC_oracle - 0.5)``.
+
+    Args:
+        results: ``compare_models`` results (``attrs["runs"]`` holds the per-seed rows).
+        oracle_auc: the oracle's test AUC (synthetic data), or None.
+        base: the reference model for the margins (None: no margins).
+
+    Returns:
+        One row per model (index ``model``): ``auc``, ``auc_std``, ``gauc``, ``gauc_std``,
+        ``epochs``; with ``base``, ``margin_min`` and ``margin_max`` (the smallest and largest
+        per-seed AUC difference to the base model's run with the same seed); with
+        ``oracle_auc``, ``lift`` (share of the oracle's lift, mean over seeds) and ``lift_std``.
+
+    Raises:
+        ValueError: ``base`` is not among the models, or ``oracle_auc`` is not above 0.5.
+    """
+    runs = results.attrs["runs"]
+    table = results.set_index("model")[["auc", "auc_std", "gauc", "gauc_std", "epochs"]].copy()
+    if base is not None:
+        if base not in table.index:
+            raise ValueError(f"base model {base!r} is not among the models {list(table.index)}")
+        base_auc = runs[runs["model"] == base].set_index("seed")["auc"]
+        margins = runs.assign(margin=runs["auc"] - runs["seed"].map(base_auc)).groupby("model", sort=False)["margin"]
+        table["margin_min"], table["margin_max"] = margins.min(), margins.max()
+    if oracle_auc is not None:
+        if not oracle_auc > 0.5:
+            raise ValueError(f"oracle_auc must be above 0.5 to define a lift, got {oracle_auc}")
+        share = (runs["auc"] - 0.5) / (oracle_auc - 0.5)
+        lift = runs.assign(lift=share).groupby("model", sort=False)["lift"]
+        table["lift"], table["lift_std"] = lift.mean(), lift.std().fillna(0.0)
+    return table
+
+
 def format_table(results: pd.DataFrame) -> str:
     """The seed chapter's table: ``model, auc, gauc, valid_users`` (``mean ± std`` for several
     runs) and the epochs each model trained for."""

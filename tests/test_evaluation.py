@@ -95,3 +95,40 @@ def test_cli_rejects_unknown_names(capsys: pytest.CaptureFixture) -> None:
     with pytest.raises(SystemExit):
         main(["compare", "base", "--dataset", "imdb"])
     assert "known data sets" in capsys.readouterr().err
+
+
+def _fake_results() -> pd.DataFrame:
+    from seqlib.evaluation import summarize
+
+    runs = pd.DataFrame({
+        "model": ["base", "base", "din", "din"], "seed": [0, 1, 0, 1], "auc": [0.70, 0.72, 0.75, 0.80],
+        "gauc": [0.6, 0.6, 0.7, 0.7], "valid_users": [10] * 4, "epochs": [3, 4, 5, 6], "seconds": [1.0] * 4,
+    })
+    return summarize(runs)
+
+
+def test_lift_table_by_hand() -> None:
+    from seqlib.evaluation import lift_table
+
+    table = lift_table(_fake_results(), oracle_auc=0.9)
+    assert table.loc["din", "margin_min"] == pytest.approx(0.05)  # seed 0: 0.75 - 0.70
+    assert table.loc["din", "margin_max"] == pytest.approx(0.08)  # seed 1: 0.80 - 0.72
+    assert table.loc["base", "margin_min"] == 0.0
+    assert table.loc["din", "lift"] == pytest.approx(((0.25 / 0.4) + (0.30 / 0.4)) / 2)
+    with pytest.raises(ValueError, match="base model 'dien' is not among"):
+        lift_table(_fake_results(), base="dien")
+    with pytest.raises(ValueError, match="oracle_auc must be above 0.5"):
+        lift_table(_fake_results(), oracle_auc=0.5)
+
+
+def test_plot_runs_draws_every_seed_and_the_lines() -> None:
+    from seqlib.viz.compare import plot_runs
+
+    fig = plot_runs(_fake_results(), oracle=0.9)
+    ax = fig.axes[0]
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["base", "din"]
+    from matplotlib.collections import PathCollection
+
+    dots = sum(len(c.get_offsets()) for c in ax.collections if isinstance(c, PathCollection))
+    assert dots == 4  # two seeds per model
+    assert {line.get_xdata()[0] for line in ax.lines if line.get_linestyle() in ("--", ":")} >= {0.9, 0.71}

@@ -269,3 +269,13 @@ def test_sequence_stats_text_is_readable_in_the_book() -> None:
         assert smallest_text_px(fig) >= 9.5, f"smallest text {smallest_text_px(fig):.1f} px at {PAGE_COLUMN_PX} px"
     finally:
         plt.close(fig)
+
+
+def test_plot_planted_effects_reads_the_rule_back() -> None:
+    from seqlib.viz.data import plot_planted_effects
+
+    syn = make_synthetic(n_users=200, seed=0)
+    fig = plot_planted_effects(syn.truth, syn.log["label"])
+    assert len(fig.axes) == 3
+    bars = fig.axes[0].patches
+    assert len(bars) >= 5 and bars[-1].get_height() > bars[0].get_height()  # more relevant clicks, more clicks

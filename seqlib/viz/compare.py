@@ -94,3 +94,45 @@ def plot_slice_effect(frame: pd.DataFrame) -> Figure:
     ax.legend(lines[0] + twin_lines[0], lines[1] + twin_lines[1], fontsize=8, loc="lower right")
     fig.tight_layout()
     return fig
+
+
+def plot_runs(
+    results: pd.DataFrame, oracle: float | None = None, base: str | None = "base", metric: str = "auc",
+    title: str = "Test AUC per run",
+) -> Figure:
+    """Every run of a comparison: one dot per seed, the mean ± std, the base model and the oracle.
+
+    Args:
+        results: ``compare_models`` results (``attrs["runs"]`` holds the per-seed rows).
+        oracle: the oracle's score on the same test set (a dashed line), if known.
+        base: the model whose mean gets a dotted line (None: none).
+        metric: ``"auc"`` or ``"gauc"``.
+        title: the figure title.
+
+    Returns:
+        The figure: one row per model, top to bottom in the results' order.
+    """
+    if metric not in ("auc", "gauc"):
+        raise ValueError(f"metric must be 'auc' or 'gauc', got {metric!r}")
+    runs = results.attrs["runs"]
+    models = list(results["model"])
+    fig, ax = plt.subplots(figsize=(7.5, 0.55 * len(models) + 1.4))
+    for i, model in enumerate(models):
+        values = runs.loc[runs["model"] == model, metric].to_numpy()
+        ax.scatter(values, np.full(len(values), i), color="grey", s=14, alpha=0.7, zorder=2,
+                   label="one seed" if i == 0 else None)
+        row = results.iloc[i]
+        ax.errorbar(row[metric], i, xerr=row[f"{metric}_std"], fmt="o", color="tab:blue", capsize=4, zorder=3,
+                    label="mean ± std" if i == 0 else None)
+    if base is not None and base in models:
+        ax.axvline(float(results.loc[results["model"] == base, metric].iloc[0]), color="tab:orange", ls=":",
+                   label=f"{base} (mean)")
+    if oracle is not None:
+        ax.axvline(oracle, color="black", ls="--", label="oracle (the ceiling)")
+    ax.set_yticks(range(len(models)), models)
+    ax.invert_yaxis()
+    ax.set_xlabel(f"test {metric.upper()}")
+    ax.set_title(title)
+    ax.legend(fontsize=8, loc="lower left", bbox_to_anchor=(1.0, 0.0))
+    fig.tight_layout()
+    return fig

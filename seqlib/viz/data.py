@@ -421,3 +421,40 @@ def padding_frames(
     rows = spread_rows(batch.hist_len, n_rows)
     frames = [plot_padding(batch, int(n), rows=rows) for n in max_lens]
     return frames, [str(int(n)) for n in max_lens]
+
+
+def plot_planted_effects(truth: pd.DataFrame, label: pd.Series) -> Figure:
+    """The synthetic click rule, read back from the log: click rate against each planted effect.
+
+    Args:
+        truth: ``SyntheticData.truth`` (columns ``relevant``, ``dien``, ``dsin``, ``oracle_p``).
+        label: the log's click labels, aligned with ``truth``.
+
+    Returns:
+        A figure with three panels (DIN: relevant clicks; DIEN: recency-weighted share of the
+        candidate's topic; DSIN: share in the latest session), each with the observed click rate
+        and the mean planted probability per bin.
+    """
+    frame = truth.assign(label=np.asarray(label))
+    panels = [
+        ("relevant", "DIN: relevant clicks among the last 20", np.arange(-0.5, 9.5, 1.0)),
+        ("dien", "DIEN: recency-weighted share of the topic", np.linspace(0, 1, 6)),
+        ("dsin", "DSIN: share in the latest session", np.linspace(0, 1, 6)),
+    ]
+    fig, axes = plt.subplots(1, 3, figsize=(10, 3.3), sharey=True)
+    for ax, (column, title, edges) in zip(axes, panels):
+        values = frame[column].clip(upper=edges[-1] - 1e-9) if column == "relevant" else frame[column]
+        bins = pd.cut(values, edges, include_lowest=True)
+        rates = frame.groupby(bins, observed=True).agg(rate=("label", "mean"), planted=("oracle_p", "mean"),
+                                                       n=("label", "size"))
+        centres = [interval.mid for interval in rates.index]
+        width = (edges[1] - edges[0]) * 0.8
+        ax.bar(centres, rates["rate"], width=width, color="tab:blue", alpha=0.75, label="click rate")
+        ax.plot(centres, rates["planted"], "k.--", label="mean planted probability")
+        ax.set(title=title, xlabel="8 = 8 or more" if column == "relevant" else "share (bin)")
+        ax.title.set_fontsize(10)
+    axes[0].set_ylabel("click rate")
+    axes[0].legend(fontsize=8, loc="upper left")
+    fig.suptitle("The planted click rule, read back from the log", fontsize=11)
+    fig.tight_layout()
+    return fig
