@@ -16,7 +16,7 @@ import torch
 
 from seqlib.checks import check_int, positive_int
 from seqlib.data.samples import SampleSet, build_samples
-from seqlib.data.synthetic import make_synthetic
+from seqlib.data.synthetic import SyntheticData, make_synthetic
 from seqlib.models.registry import available, create
 from seqlib.train import evaluate, fit
 
@@ -24,17 +24,39 @@ from seqlib.train import evaluate, fit
 # the log a data set is built from; the "-quick" variants keep each user's latest samples only
 # (histories still reach back to the first event), for the book's fast cells.
 DATASETS: dict[str, dict[str, Any]] = {
-    "synthetic": {"source": "synthetic", "history": "positive"},
+    "synthetic": {"source": "synthetic", "history": "positive", "max_len": 20},
+    "synthetic-din": {"source": "synthetic", "variant": "din", "history": "positive", "max_len": 20},
+    "synthetic-dien": {"source": "synthetic", "variant": "dien", "history": "positive", "max_len": 20},
+    "synthetic-dsin": {"source": "synthetic", "variant": "dsin", "history": "positive", "max_len": 20},
     "ml-100k": {"source": "ml-100k", "history": "positive"},
     "ml-1m": {"source": "ml-1m", "history": "positive"},
     "ml-1m-quick": {"source": "ml-1m", "history": "positive", "max_samples_per_user": 20},
     "taobao": {"source": "taobao", "history": "all", "feedback": "behavior", "negatives": "popularity"},
 }
+# The single-effect synthetic variants are smaller (1,000 users), so that the chapters can afford
+# their ablations with three seeds each.
+SYNTHETIC_USERS = {"all": 2000, "din": 1000, "dien": 1000, "dsin": 1000}
 
 
-def _load_log(source: str) -> pd.DataFrame:
+@functools.lru_cache(maxsize=4)
+def synthetic_data(variant: str = "all") -> SyntheticData:
+    """The synthetic log (and its ground truth) behind ``"synthetic"`` or ``"synthetic-<variant>"``.
+
+    Args:
+        variant: ``"all"`` (every planted effect, 2,000 users) or ``"din"``, ``"dien"``,
+            ``"dsin"`` (one effect alone, 1,000 users); the log's seed is 0.
+
+    Returns:
+        The :class:`~seqlib.data.synthetic.SyntheticData` (cached: the same object each call).
+    """
+    if variant not in SYNTHETIC_USERS:
+        raise ValueError(f"variant must be one of {sorted(SYNTHETIC_USERS)}, got {variant!r}")
+    return make_synthetic(variant, n_users=SYNTHETIC_USERS[variant], seed=0)
+
+
+def _load_log(source: str, variant: str = "all") -> pd.DataFrame:
     if source == "synthetic":
-        return make_synthetic(seed=0).log
+        return synthetic_data(variant).log
     if source in ("ml-100k", "ml-1m"):
         from seqlib.data.movielens import load_movielens
 
@@ -46,18 +68,27 @@ def _load_log(source: str) -> pd.DataFrame:
 
 @functools.lru_cache(maxsize=8)
 def _cached_samples(source: str, seed: int, items: tuple[tuple[str, Any], ...]) -> tuple[SampleSet, SampleSet]:
-    return build_samples(_load_log(source), seed=seed, **dict(items))
+    settings = dict(items)
+    variant = settings.pop("variant", "all")
+    return build_samples(_load_log(source, variant), seed=seed, **settings)
 
 
 def load_samples(name: str, seed: int = 0, **overrides: Any) -> tuple[SampleSet, SampleSet]:
     """Train/test samples of a standard data set, built once per process and cached.
 
     Settings: ``max_len=50``, ``K=5`` sessions of ``T=10``, a 30-minute gap, the latest 20% of
-    each user's samples as test. Synthetic histories are clicks only. MovieLens histories hold
-    the user's earlier liked movies (rating >= 4; chosen on validation AUC over every earlier
-    rating with and without the rating as a behaviour feature; book chapter 1); every rating is
-    a sample, except in ``ml-1m-quick`` (each user's 20 most recent). Taobao histories hold every behaviour with its
-    type (page view, cart, favourite, buy) as the feature.
+    each user's samples as test.
+
+    * ``synthetic``: the planted log of :func:`synthetic_data` (every effect), histories of the
+      last 20 clicks (what the planted click rule reads); ``synthetic-din``, ``-dien``,
+      ``-dsin``: one planted effect alone.
+    * ``ml-1m`` (``ml-100k``): every rating is a sample; histories hold the user's earlier liked
+      movies (rating >= 4), chosen on validation over every earlier rating with and without the
+      rating as a behaviour feature (book chapter 1, ``benchmarks/ml_history.py``);
+      ``ml-1m-quick`` keeps each user's 20 most recent samples.
+    * ``taobao``: every behaviour is a sample plus a sampled negative drawn in proportion to
+      popularity (so popularity alone says nothing); histories hold every behaviour with its type
+      (page view, cart, favourite, buy) as a feature.
 
     Args:
         name: a key of :data:`DATASETS`.
