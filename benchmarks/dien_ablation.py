@@ -1,4 +1,9 @@
-"""DIEN ablation on the full MovieLens-1M: which departures from the paper matter (book chapter 3).
+"""DIEN ablation: which parts and which departures from the paper matter (book chapter 3).
+
+On the full MovieLens-1M (default) or on the DIEN-only planted log (``--dataset synthetic-dien``,
+whose record chapter 3 shows next to the runs it executes). The same script runs DSIN's ablation
+on the DSIN-only planted log (``--dataset synthetic-dsin --configs base din dsin dsin[no-be] ...``,
+recorded as ``dsin-ablation-synthetic-dsin``; chapter 4).
 
 Every configuration trains on the same split with the same budget: until convergence (early
 stopping on the validation split held out from the end of each user's training samples,
@@ -8,7 +13,7 @@ are saved with their provenance (:mod:`seqlib.records`) after each one finishes,
 interrupted command keeps what it finished and ``--resume`` skips it.
 
 Usage:
-    python benchmarks/dien_ablation.py [--configs base dien ...] [--seeds 0 1 2] [--jobs 2]
+    python benchmarks/dien_ablation.py [--dataset ml-1m] [--configs base dien ...] [--seeds 0 1 2] [--jobs 2]
         [--max-epochs 30] [--patience 2] [--batch-size 512] [--out DIR] [--resume]
     python benchmarks/dien_ablation.py --tiny --out DIR    # seconds, synthetic data (for tests)
 """
@@ -34,7 +39,7 @@ from seqlib.models import create
 from seqlib.records import RESULTS_DIR, load_record, save_record
 from seqlib.train import evaluate, fit
 
-NAME = "dien-ablation-ml-1m"
+NAME = "{family}-ablation-{dataset}"
 TINY_NAME = "dien-ablation-tiny"
 # The ML-1M variant the lead chose on validation AUC (notes/DECISIONS.md): liked-only histories.
 DATA = {"dataset": "ml-1m", "history": "positive", "feedback": None}
@@ -47,14 +52,21 @@ CONFIGS: dict[str, tuple[str, dict[str, Any]]] = {
     "din": ("din", {}),
     "dien": ("dien", {}),
     "dien[gru]": ("dien", {"gru_type": "gru"}),
+    "dien[agru]": ("dien", {"gru_type": "agru"}),
+    "dien[aigru]": ("dien", {"gru_type": "aigru"}),
     "dien[no-aux]": ("dien", {"aux_weight": 0.0}),
     "dien[aux-paper-scale]": ("dien", {"aux_scale": "paper"}),
     "dien[tf-keep]": ("dien", {"gate": "tf-keep"}),
     "dien[sigmoid-att]": ("dien", {"attention_norm": "sigmoid"}),
     "dien[mlp-att]": ("dien", {"attention": "mlp"}),
     "dien[mlp-att,tf-keep,mlp-aux]": ("dien", {"attention": "mlp", "gate": "tf-keep", "aux_scorer": "mlp"}),
+    "dsin": ("dsin", {}),
+    "dsin[no-be]": ("dsin", {"bias_encoding": False}),
+    "dsin[no-lstm]": ("dsin", {"interacting": False}),
+    "dsin[no-be,no-lstm]": ("dsin", {"bias_encoding": False, "interacting": False}),
 }
-DEFAULT_CONFIGS = list(CONFIGS)
+DEFAULT_CONFIGS = [label for label in CONFIGS if not label.startswith("dsin")]
+DSIN_CONFIGS = ["base", "din", *[label for label in CONFIGS if label.startswith("dsin")]]
 
 
 def tiny_samples() -> tuple[SampleSet, SampleSet]:
@@ -101,6 +113,8 @@ def run_one(label: str, seed: int, settings: dict[str, Any]) -> dict[str, Any]:
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     """The command line (see the module docstring)."""
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--dataset", default="ml-1m", choices=["ml-1m", "synthetic-dien", "synthetic-dsin"],
+                        help="all of MovieLens-1M (liked-only histories) or a planted log")
     parser.add_argument("--configs", nargs="+", default=None, choices=list(CONFIGS), metavar="CONFIG",
                         help=f"configurations (default: all): {', '.join(CONFIGS)}")
     parser.add_argument("--seeds", nargs="+", type=int, default=None, help="seeds (default: 0 1 2)")
@@ -125,12 +139,14 @@ def main(argv: list[str] | None = None) -> None:
     """Run the missing (configuration, seed) pairs, saving the record after each one."""
     args = parse_args(argv)
     start = time.perf_counter()
-    name = TINY_NAME if args.tiny else NAME
+    name = TINY_NAME if args.tiny else NAME.format(family="dsin" if args.dataset == "synthetic-dsin" else "dien", dataset=args.dataset)
     folder = args.out if args.out is not None else RESULTS_DIR
-    configs = args.configs or (["base", "dien"] if args.tiny else DEFAULT_CONFIGS)
+    defaults = DSIN_CONFIGS if args.dataset == "synthetic-dsin" else DEFAULT_CONFIGS
+    configs = args.configs or (["base", "dien"] if args.tiny else defaults)
     seeds = args.seeds or ([0] if args.tiny else [0, 1, 2])
     settings = {
-        "data": {"dataset": "synthetic-tiny", "history": "positive", "feedback": None} if args.tiny else DATA,
+        "data": {"dataset": "synthetic-tiny", "history": "positive", "feedback": None} if args.tiny
+        else {**DATA, "dataset": args.dataset},
         "budget": {"epochs": None, "max_epochs": 2 if args.tiny else args.max_epochs,
                    "patience": 1 if args.tiny else args.patience, "valid_frac": 0.1},
         "batch_size": args.batch_size, "lr": args.lr, "dim": 8,

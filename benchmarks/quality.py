@@ -10,7 +10,9 @@ Usage:
                                                   # seqlib/results/quality-full.json
     python benchmarks/quality.py --tiny --out DIR # a seconds-long end-to-end check (tests)
 
-Options: --datasets, --models, --seeds N, --workers N, --out FOLDER.
+Options: --datasets, --models, --seeds N, --workers N, --out FOLDER, --exclude DATASET:MODEL ...
+(runs left out, e.g. the ones too slow for the machine at hand), --resume (keep the runs already in
+the record and do only the missing ones). The record is saved after every finished run.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ import shlex
 import sys
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import pandas as pd
 import torch
@@ -30,12 +32,13 @@ import torch
 from seqlib.data import build_samples, make_synthetic
 from seqlib.evaluation import format_table, load_samples, summarize
 from seqlib.models import create
-from seqlib.records import RESULTS_DIR, save_record
+from seqlib.records import RESULTS_DIR, load_record, save_record
 from seqlib.train import evaluate, fit
 
 MODELS = ("base", "din", "dien", "dsin")
 # Relative cost of one run, to start the slowest first (DIEN's time loop is the long pole).
 COST = {"dien": 4.0, "dsin": 2.5, "din": 2.0, "base": 1.0}
+SIZE = {"ml-1m": 3.0}  # relative size of a data set (the Taobao slice and the others: 1)
 BUDGET = {"max_epochs": 30, "patience": 2, "batch_size": 512, "lr": 3e-3, "dim": 8}
 TINY = {"max_epochs": 2, "patience": 1, "batch_size": 256, "lr": 3e-3, "dim": 4}
 
@@ -73,16 +76,28 @@ def run_one(dataset: str, model: str, seed: int, budget: dict[str, Any]) -> dict
             "seconds": round(seconds, 1)}
 
 
-def run_all(datasets: list[str], models: list[str], seeds: int, budget: dict[str, Any], workers: int) -> list[dict]:
-    """Every (data set, model, seed) run, on ``workers`` processes, slowest first.
+def run_all(
+    jobs: list[tuple[str, str, int]],
+    budget: dict[str, Any],
+    workers: int,
+    done: list[dict] | None = None,
+    on_run: Callable[[list[dict]], None] | None = None,
+) -> list[dict]:
+    """Run (data set, model, seed) jobs on ``workers`` processes, slowest first.
+
+    Args:
+        jobs: the runs to do.
+        budget: the training budget of every run.
+        workers: worker processes (one torch thread each).
+        done: runs finished earlier, kept in front of the new ones.
+        on_run: called with all runs so far after each finished run (to save them).
 
     Returns:
-        The runs in (data set, model, seed) order.
+        The earlier and the new runs.
     """
-    jobs = [(d, m, s) for d in datasets for m in models for s in range(seeds)]
-    jobs.sort(key=lambda job: -COST.get(job[1], 1.0))
+    jobs = sorted(jobs, key=lambda job: -COST.get(job[1], 1.0) * SIZE.get(job[0], 1.0))
     context = multiprocessing.get_context("spawn")  # fresh interpreters: no forked torch threads
-    runs = []
+    runs = list(done or [])
     with cf.ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
         futures = {pool.submit(run_one, d, m, s, budget): (d, m, s) for d, m, s in jobs}
         for future in cf.as_completed(futures):
@@ -91,8 +106,9 @@ def run_all(datasets: list[str], models: list[str], seeds: int, budget: dict[str
             print(f"  {run['dataset']:>12} {run['model']:>5} seed {run['seed']}: auc {run['auc']:.4f} "
                   f"gauc {run['gauc']:.4f}, {run['epochs']}/{run['epochs_run']} epochs, {run['seconds']:.0f} s",
                   flush=True)
-    order = {job: i for i, job in enumerate((d, m, s) for d in datasets for m in models for s in range(seeds))}
-    return sorted(runs, key=lambda r: order[(r["dataset"], r["model"], r["seed"])])
+            if on_run is not None:
+                on_run(runs)
+    return runs
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -106,9 +122,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seeds", type=int, default=None, help="seeds 0..N-1 (default 3; 1 with --tiny)")
     parser.add_argument("--workers", type=int, default=2, help="worker processes, one torch thread each")
     parser.add_argument("--out", default=None, help=f"folder for the record (default {RESULTS_DIR})")
+    parser.add_argument("--exclude", nargs="+", default=[], metavar="DATASET:MODEL",
+                        help="(data set, model) pairs to leave out, e.g. ml-1m:dien")
+    parser.add_argument("--resume", action="store_true", help="keep the runs already in the record; do the rest")
     args = parser.parse_args(argv)
     if args.workers < 1 or (args.seeds is not None and args.seeds < 1):
         parser.error("--workers and --seeds must be >= 1")
+    bad = [pair for pair in args.exclude if pair.count(":") != 1]
+    if bad:
+        parser.error(f"--exclude takes DATASET:MODEL pairs such as ml-1m:dien, got {bad}")
     if args.tiny:
         datasets, budget, name = args.datasets or ["tiny"], TINY, "quality-tiny"
     elif args.full:
@@ -116,20 +138,45 @@ def main(argv: list[str] | None = None) -> int:
     else:
         datasets, budget, name = args.datasets or ["synthetic", "ml-1m-quick", "taobao"], BUDGET, None
     seeds = args.seeds or (1 if args.tiny else 3)
+    excluded = {tuple(pair.split(":")) for pair in args.exclude}
+    jobs = [(d, m, s) for d in datasets for m in args.models for s in range(seeds) if (d, m) not in excluded]
+    folder = Path(args.out) if args.out else RESULTS_DIR
+    command = "python benchmarks/quality.py " + " ".join(shlex.quote(a) for a in (argv or sys.argv[1:]))
+    settings = {**budget, "datasets": datasets, "models": args.models, "seeds": seeds, "workers": args.workers,
+                "excluded": sorted(args.exclude)}
+    done: list[dict] = []
+    earlier = 0.0
+    if args.resume and name is not None and (folder / f"{name}.json").is_file():
+        previous, meta = load_record(name, folder)
+        changed = [k for k in budget if meta["settings"].get(k) != budget[k]]
+        if changed:
+            parser.error(f"--resume: the recorded runs used another {changed}; rerun without --resume")
+        done, earlier = previous.to_dict("records"), float(meta["wall_seconds"])
+        # The record names every command that added runs to it, in order.
+        command = f"{meta['command']}; {command}"
+        settings["datasets"] = list(dict.fromkeys([*meta["settings"]["datasets"], *datasets]))
+        settings["models"] = list(dict.fromkeys([*meta["settings"]["models"], *args.models]))
+        settings["seeds"] = max(seeds, int(meta["settings"]["seeds"]))
+        finished = {(r["dataset"], r["model"], r["seed"]) for r in done}
+        jobs = [job for job in jobs if job not in finished]
+    print(f"{len(jobs)} run(s) to do, {len(done)} already recorded; {args.workers} worker(s)", flush=True)
     start = time.perf_counter()
-    runs = run_all(datasets, args.models, seeds, budget, args.workers)
+
+    def save(runs: list[dict]) -> None:
+        if name is not None:
+            save_record(folder / f"{name}.json", name, command.strip(), runs, settings, threads=1,
+                        wall_seconds=earlier + time.perf_counter() - start)
+
+    runs = run_all(jobs, budget, args.workers, done=done, on_run=save)
     wall = time.perf_counter() - start
     frame = pd.DataFrame(runs)
     for dataset in datasets:
-        print(f"\n== {dataset}: {seeds} seed(s), early stopping (patience {budget['patience']}) ==")
-        print(format_table(summarize(frame[frame.dataset == dataset])))
+        if (frame.dataset == dataset).any():
+            print(f"\n== {dataset}: {seeds} seed(s), early stopping (patience {budget['patience']}) ==")
+            print(format_table(summarize(frame[frame.dataset == dataset])))
     print(f"\nwall time {wall / 60:.1f} min on {args.workers} worker(s)")
     if name is not None:
-        command = "python benchmarks/quality.py " + " ".join(shlex.quote(a) for a in (argv or sys.argv[1:]))
-        settings = {**budget, "datasets": datasets, "models": args.models, "seeds": seeds, "workers": args.workers}
-        folder = Path(args.out) if args.out else RESULTS_DIR
-        path = save_record(folder / f"{name}.json", name, command.strip(), runs, settings, threads=1, wall_seconds=wall)
-        print(f"recorded {path}")
+        print(f"recorded {folder / f'{name}.json'}")
     return 0
 
 

@@ -21,6 +21,7 @@ from torch.testing import assert_close
 from seqlib.data.batch import Batch
 from seqlib.data.samples import build_samples
 from seqlib.data.synthetic import make_synthetic
+from seqlib.evaluation import load_samples
 from seqlib.exercises import dien as ex
 from seqlib.models import DIEN, BaseModel, create
 from seqlib.nn.attention import LocalActivationUnit
@@ -439,15 +440,17 @@ def test_gate_trace_and_state_dict(data):
     assert_close(clone.eval()(batch), model.eval()(batch))
 
 
-def test_dien_beats_base_on_synthetic(data):
-    train, test = data
+def test_dien_beats_base_on_synthetic():
+    # The DIEN-only planted log (order matters there), both models trained to convergence:
+    # the book's chapter 3 margin is about +0.03 AUC on every seed.
+    train, test = load_samples("synthetic-dien")
     scores = {}
     for name in ("base", "dien"):
         torch.manual_seed(0)
         model = create(name, train.vocab)
-        fit(model, train, epochs=3, batch_size=256, seed=0, progress=False)
+        fit(model, train, seed=0, progress=False)
         scores[name] = evaluate(model, test)["auc"]
-    assert scores["dien"] > scores["base"] + 0.01, scores
+    assert scores["dien"] > scores["base"] + 0.015, scores
 
 
 # ---------------------------------------------------------------- exercises, plot, widget

@@ -404,11 +404,17 @@ def test_attention_widget_builds(data, batch) -> None:
     plt.close("all")
 
 
-def test_the_activation_unit_starts_as_sum_pooling(data) -> None:
+def test_the_activation_unit_start(data) -> None:
     _, train, _ = data
-    torch.manual_seed(0)
     batch = train[:64]
-    weights = create("din", train.vocab).eval().attention(batch, normalize=None)  # [B, L]
     valid = batch.hist_mask.bool()
-    assert (weights[~valid] == 0).all()
-    assert (weights[valid] - 1.0).abs().max() < 0.2  # every behaviour starts near weight 1
+    torch.manual_seed(0)
+    default = create("din", train.vocab).eval().attention(batch, normalize=None)  # [B, L]
+    torch.manual_seed(0)
+    summing = create("din", train.vocab, attention_start=1.0).eval().attention(batch, normalize=None)
+    for weights in (default, summing):
+        assert (weights[~valid] == 0).all()
+    assert default[valid].abs().max() < 0.5  # PyTorch's usual init: every weight starts near 0
+    assert (summing[valid] - 1.0).abs().max() < 0.2  # every behaviour starts near weight 1 (sum pooling)
+    with pytest.raises(ValueError, match="start"):
+        create("din", train.vocab, attention_start=float("nan"))

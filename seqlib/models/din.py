@@ -40,6 +40,9 @@ class DIN(CTRModel):
         tower: tower sizes (200-80), then one logit.
         activation: ``"dice"`` (paper) or ``"prelu"``, in the tower and the activation unit.
         normalize: ``None`` (paper: no softmax) or ``"softmax"``.
+        attention_start: ``None`` (default) for the activation unit's usual initialisation, or a
+            weight every behaviour starts with (``1.0``: the base model's sum pooling), see
+            :class:`~seqlib.nn.attention.LocalActivationUnit`.
         regularization: ``None``, ``"mba"`` or ``"l2"``.
         reg_lambda: the penalty's ``lambda``.
         item_counts: ``n_j`` per item id (``train.item_counts()``), needed by ``"mba"``.  # [n_items]
@@ -58,6 +61,7 @@ class DIN(CTRModel):
         tower: Sequence[int] = (200, 80),
         activation: Literal["dice", "prelu"] = "dice",
         normalize: Normalize = None,
+        attention_start: float | None = None,
         regularization: Literal["mba", "l2"] | None = None,
         reg_lambda: float = 0.0,
         item_counts: torch.Tensor | None = None,
@@ -81,7 +85,7 @@ class DIN(CTRModel):
         self.regularization, self.reg_lambda = regularization, reg_lambda
         self.register_buffer("item_counts", None if item_counts is None else item_counts.float(), persistent=False)
         d = self.embed.out_dim
-        self.activation_unit = LocalActivationUnit(d, attention_hidden, activation, normalize)
+        self.activation_unit = LocalActivationUnit(d, attention_hidden, activation, normalize, start=attention_start)
         self.tower = MLP(dim + 2 * d, tower, out_dim=1, activation=partial(make_activation, activation))
 
     def attention(self, batch: Batch, normalize: Normalize | str = "default") -> torch.Tensor:

@@ -127,13 +127,16 @@ class LocalActivationUnit(nn.Module):
         hidden: hidden sizes of the MLP (80-40 in the public code; 36 in the paper's figure).
         activation_name: ``"dice"`` or ``"prelu"`` after each hidden layer.
         normalize: ``None`` (paper) or ``"softmax"`` (authors' code, fun-rec).
-        start: the weight every behaviour gets before training. With the default 1 the unit
-            starts as the base model's sum pooling (the score layer's bias is 1, its weights a
-            tenth of their usual scale) and training moves each weight away from it. This also
-            fixes the sign of the weights: flipping every ``w_j`` together with the tower's
-            first-layer columns for ``v_U(A)`` gives the same model, so from a start at 0 a run
-            may end with the relevant behaviours at large *negative* weights; from a start at
-            1 they end positive (book chapter 2). The paper does not say how it initialises.
+        start: how the score layer starts. ``None`` (default): PyTorch's usual initialisation,
+            so every weight starts near 0, as in the public code (the paper does not say). A
+            number: every behaviour starts with that weight (the score layer's bias is ``start``,
+            its weights a tenth of their usual scale); ``1.0`` starts the unit as the base
+            model's sum pooling. Flipping every ``w_j`` together with the tower's first-layer
+            columns for ``v_U(A)`` gives the same model, so from a start near 0 a run may end
+            with the relevant behaviours at large *negative* weights; from a start at 1 they end
+            positive, which makes the raw weights readable (book chapter 2). On real data the
+            sum-pooling start held DIN near the base model on the Taobao slice (test AUC 0.713
+            against 0.796 from the usual start, seed 0).
     """
 
     def __init__(
@@ -142,7 +145,7 @@ class LocalActivationUnit(nn.Module):
         hidden: Sequence[int] = (80, 40),
         activation_name: Literal["dice", "prelu"] = "dice",
         normalize: Normalize = None,
-        start: float = 1.0,
+        start: float | None = None,
     ) -> None:
         super().__init__()
         if normalize not in (None, "softmax"):
@@ -155,9 +158,10 @@ class LocalActivationUnit(nn.Module):
             layers += [nn.Linear(width, size), activation(activation_name, size)]
             width = size
         score = nn.Linear(width, 1)
-        with torch.no_grad():
-            score.weight.mul_(0.1)
-            score.bias.fill_(check_float("start", start))
+        if start is not None:
+            with torch.no_grad():
+                score.weight.mul_(0.1)
+                score.bias.fill_(check_float("start", start))
         self.mlp = nn.Sequential(*layers, score)
         self.normalize = normalize
 

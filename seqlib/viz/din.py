@@ -1,13 +1,19 @@
-"""DIN's attention weights over one user's history, and interest intensity (book chapter 2)."""
+"""DIN's attention weights over one user's history, interest intensity, and the regularisation
+experiment's curves (book chapter 2)."""
 
 from __future__ import annotations
 
+from typing import Mapping, Sequence
+
 import matplotlib.pyplot as plt
 import numpy as np
+import pandas as pd
 import torch
 from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
+from seqlib.checks import positive_int
 from seqlib.data.batch import Batch
 from seqlib.models.din import DIN
 from seqlib.viz.dien import with_candidate
@@ -142,5 +148,122 @@ def plot_intensity(model: DIN, batch: Batch, relevant: torch.Tensor) -> Figure:
     right.set(title="Mean $\\Sigma_j\\, w_j$ by planted relevance", xlabel="relevant behaviours in the history",
               ylabel="mean $\\Sigma_j\\, w_j$")
     right.legend(fontsize=9)
+    fig.tight_layout()
+    return fig
+
+
+# Readable panel titles for the columns of seqlib.nn.regularization.sgd_curves.
+CURVE_LABELS = {
+    "train_logloss": "training log loss",
+    "valid_logloss": "validation log loss",
+    "valid_auc": "validation AUC",
+    "test_logloss": "test log loss",
+    "test_auc": "test AUC",
+    "test_gauc": "test GAUC",
+}
+
+
+def plot_regularization_curves(
+    curves: pd.DataFrame,
+    metrics: Sequence[str] = ("train_logloss", "test_logloss", "test_auc"),
+    norms: Sequence[str] = ("norm n=1-5", "norm n>=51"),
+    by: str = "regularizer",
+    columns: int = 3,
+) -> Figure:
+    """Per-epoch curves of several runs: mean over seeds with a ± std band, one colour per group.
+
+    Args:
+        curves: rows of :func:`~seqlib.nn.regularization.sgd_curves` stacked over runs, with
+            the columns ``by``, ``seed``, ``epoch``, each of ``metrics`` and each of ``norms``.
+        metrics: one panel each (e.g. ``"test_logloss"``).
+        norms: mean item-row norm columns drawn together in a last panel, the first solid, the
+            next dashed, then dotted (e.g. rare and frequent items); empty for no such panel.
+        by: the column naming each group of runs (the legend).
+        columns: panels per row.
+
+    Returns:
+        A figure with one axes per metric, plus one for the norms; each axes holds one line per
+        group (per group and norm column in the norm panel) whose y values are the means over
+        seeds.
+
+    Raises:
+        ValueError: a column is missing (the message lists the missing ones), or nothing to plot.
+    """
+    needed = [by, "seed", "epoch", *metrics, *norms]
+    missing = [c for c in needed if c not in curves.columns]
+    if missing:
+        raise ValueError(f"curves lacks the column(s) {missing}; pass rows of sgd_curves with a {by!r} column")
+    if not metrics and not norms:
+        raise ValueError("nothing to plot: pass at least one metric or norm column")
+    stats = curves.groupby([by, "epoch"])[list(dict.fromkeys([*metrics, *norms]))].agg(["mean", "std"])
+    groups = list(dict.fromkeys(curves[by]))
+    n_panels = len(metrics) + (1 if norms else 0)
+    n_cols = min(positive_int("columns", columns), n_panels)
+    n_rows = -(-n_panels // n_cols)
+    fig, grid = plt.subplots(n_rows, n_cols, figsize=(3.4 * n_cols, 3.0 * n_rows), squeeze=False)
+    axes = list(grid.flat)
+    for extra in axes[n_panels:]:
+        fig.delaxes(extra)
+    axes = axes[:n_panels]
+    colors = {g: plt.get_cmap("tab10")(i % 10) for i, g in enumerate(groups)}
+    styles = ["-", "--", ":", "-."]
+
+    def draw(ax: plt.Axes, column: str, group: str, style: str) -> None:
+        part = stats.loc[group]
+        mean, std = part[(column, "mean")], part[(column, "std")].fillna(0.0)
+        ax.plot(part.index, mean, style, marker="o", markersize=3, color=colors[group], label=str(group))
+        ax.fill_between(part.index, mean - std, mean + std, color=colors[group], alpha=0.15, linewidth=0)
+
+    for ax, column in zip(axes, metrics):
+        for group in groups:
+            draw(ax, column, group, "-")
+        label = CURVE_LABELS.get(column, column)
+        ax.set(title=label, xlabel="epoch", ylabel=label)
+    if norms:
+        ax = axes[-1]
+        for k, column in enumerate(norms):
+            for group in groups:
+                draw(ax, column, group, styles[k % len(styles)])
+        keys = [Line2D([], [], color="black", linestyle=styles[k % len(styles)], label=column.removeprefix("norm "))
+                for k, column in enumerate(norms)]
+        ax.legend(handles=keys, fontsize=8, title="items with $n_j$", title_fontsize=8)
+        ax.set(title="item vectors by training count $n_j$", xlabel="epoch", ylabel="mean $\\|w_j\\|$")
+    axes[0].legend(fontsize=8)
+    for ax in axes:
+        ax.xaxis.get_major_locator().set_params(integer=True)
+    fig.tight_layout()
+    return fig
+
+
+def plot_penalty_only(
+    norms: Mapping[str, Mapping[float, np.ndarray]], title: str = "A row whose only gradient is its L2 term"
+) -> Figure:
+    """``||w||`` over optimiser steps (from ``penalty_only_norms``): a colour per optimiser, a line
+    style per ``lambda``.
+
+    Args:
+        norms: optimiser label -> ``{lambda: the norm before the first step and after each
+            step}``.  # [steps + 1] each
+        title: the figure title.
+
+    Returns:
+        A figure with one axes and one line per (optimiser, lambda), labelled ``"<optimiser>,
+        λ = <lambda>"``.
+
+    Raises:
+        ValueError: ``norms`` is empty.
+    """
+    if not norms or not any(norms.values()):
+        raise ValueError("norms is empty: pass {optimiser label: {lambda: penalty_only_norms(...)}}")
+    fig, ax = plt.subplots(figsize=(6.4, 3.2))
+    styles = ["-", "--", ":", "-."]
+    top = 0.0
+    for k, (name, by_lambda) in enumerate(norms.items()):
+        for j, (lam, values) in enumerate(by_lambda.items()):
+            ax.plot(np.arange(len(values)), values, styles[j % len(styles)], color=plt.get_cmap("tab10")(k % 10),
+                    label=f"{name}, λ = {lam:g}")
+            top = max(top, float(np.max(values)))
+    ax.set(title=title, xlabel="step", ylabel="$\\|w\\|$", ylim=(0.0, 1.1 * top))
+    ax.legend(fontsize=8, loc="lower left")
     fig.tight_layout()
     return fig
