@@ -125,6 +125,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--lr", type=float, default=3e-3)
     parser.add_argument("--out", type=Path, default=None, help=f"folder of the record (default: {RESULTS_DIR})")
     parser.add_argument("--resume", action="store_true", help="keep the runs already in the record and skip them")
+    parser.add_argument("--redo", nargs="+", default=[], choices=list(CONFIGS), metavar="CONFIG",
+                        help="with --resume: drop the recorded runs of these configurations and run them again "
+                             "(e.g. after a change to that model)")
     parser.add_argument("--tiny", action="store_true",
                         help="a seconds-long end-to-end run on a small planted log (needs --out)")
     args = parser.parse_args(argv)
@@ -132,6 +135,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         parser.error("--tiny writes a throw-away record: give its folder with --out")
     if args.jobs < 1:
         parser.error(f"--jobs must be >= 1, got {args.jobs}")
+    if args.redo and not args.resume:
+        parser.error("--redo only makes sense with --resume")
     return args
 
 
@@ -154,6 +159,7 @@ def main(argv: list[str] | None = None) -> None:
     }
     runs: list[dict[str, Any]] = []
     earlier_seconds = 0.0
+    previous_command = ""
     if args.resume and (folder / f"{name}.json").is_file():
         previous, meta = load_record(name, folder)
         shared = ("data", "budget", "batch_size", "lr", "dim")
@@ -161,12 +167,15 @@ def main(argv: list[str] | None = None) -> None:
         if changed:
             raise SystemExit(f"--resume: the recorded runs used other {changed} ({[meta['settings'].get(k) for k in changed]}); "
                              "rerun without --resume or with the same settings")
-        runs = previous.to_dict("records")
+        runs = [run for run in previous.to_dict("records") if run["model"] not in args.redo]
         earlier_seconds = float(meta["wall_seconds"])
+        previous_command = meta["command"]
         settings["configs"] = {**meta["settings"]["configs"], **settings["configs"]}
     done = {(r["model"], r["seed"]) for r in runs}
     todo = [(label, seed) for seed in seeds for label in configs if (label, seed) not in done]
     command = "python " + " ".join(shlex.quote(a) for a in ["benchmarks/dien_ablation.py", *sys.argv[1:]])
+    if previous_command:  # the record names every command that added runs to it, in order
+        command = f"{previous_command}; {command}"
     print(f"{len(todo)} run(s) to do, {len(done)} already recorded; {args.jobs} at a time", flush=True)
     with ProcessPoolExecutor(max_workers=args.jobs, mp_context=get_context("spawn")) as pool:
         futures = [pool.submit(run_one, label, seed, settings) for label, seed in todo]

@@ -35,12 +35,14 @@ TOP_FIELDS = ("schema", "name", "command", "commit", "date", "machine", "threads
 
 
 def source_commit() -> str:
-    """The git commit of the seqlib checkout (``+dirty`` with uncommitted changes), or ``"unknown"``."""
+    """The git commit of the seqlib checkout (``+dirty`` with uncommitted changes to its code, the
+    records in ``seqlib/results`` aside), or ``"unknown"``."""
     root = Path(__file__).resolve().parents[1]
     try:
         head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True, check=True)
-        dirty = subprocess.run(["git", "status", "--porcelain", "--", "seqlib"], cwd=root, capture_output=True,
-                               text=True, check=True)
+        # The records themselves live in seqlib/results: a new one does not make the code dirty.
+        dirty = subprocess.run(["git", "status", "--porcelain", "--", "seqlib", ":!seqlib/results"], cwd=root,
+                               capture_output=True, text=True, check=True)
     except (OSError, subprocess.CalledProcessError):
         return "unknown"
     return head.stdout.strip() + ("+dirty" if dirty.stdout.strip() else "")
