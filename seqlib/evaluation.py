@@ -325,6 +325,7 @@ def lift_table(results: pd.DataFrame, oracle_auc: float | None = None, base: str
     """
     runs = results.attrs["runs"]
     table = results.set_index("model")[["auc", "auc_std", "gauc", "gauc_std", "epochs"]].copy()
+    table.attrs = {}  # a plain table: tables with frames in attrs cannot be concatenated by pandas
     if base is not None:
         if base not in table.index:
             raise ValueError(f"base model {base!r} is not among the models {list(table.index)}")

@@ -119,6 +119,9 @@ def test_lift_table_by_hand() -> None:
         lift_table(_fake_results(), base="dien")
     with pytest.raises(ValueError, match="oracle_auc must be above 0.5"):
         lift_table(_fake_results(), oracle_auc=0.5)
+    # Tables of several data sets stack (pandas cannot compare the run frames in attrs).
+    both = pd.concat({"a": lift_table(_fake_results()), "b": lift_table(_fake_results())}, names=["data set"])
+    assert both.shape[0] == 4 and not both.attrs
 
 
 def test_plot_runs_draws_every_seed_and_the_lines() -> None:
