@@ -144,7 +144,8 @@ def main(argv: list[str] | None = None) -> None:
     """Run the missing (configuration, seed) pairs, saving the record after each one."""
     args = parse_args(argv)
     start = time.perf_counter()
-    name = TINY_NAME if args.tiny else NAME.format(family="dsin" if args.dataset == "synthetic-dsin" else "dien", dataset=args.dataset)
+    family = "dsin" if args.dataset == "synthetic-dsin" else "dien"
+    name = TINY_NAME if args.tiny else NAME.format(family=family, dataset=args.dataset)
     folder = args.out if args.out is not None else RESULTS_DIR
     defaults = DSIN_CONFIGS if args.dataset == "synthetic-dsin" else DEFAULT_CONFIGS
     configs = args.configs or (["base", "dien"] if args.tiny else defaults)

@@ -23,6 +23,7 @@ Records ``seqlib/results/din-regularization.json``.
 from __future__ import annotations
 
 import argparse
+import math
 import shlex
 import sys
 import time
@@ -107,6 +108,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.tiny and args.out is None:
         parser.error("--tiny writes a throw-away record: give its folder with --out")
+    if not (math.isfinite(args.lr) and args.lr > 0) or not (math.isfinite(args.lam) and args.lam >= 0):
+        parser.error(f"--lr must be a finite number > 0 and --lam a finite number >= 0, got {args.lr} and {args.lam}")
     if args.jobs < 1 or args.epochs < 1 or args.batch_size < 1:
         parser.error(f"--jobs, --epochs and --batch-size must be >= 1, got {args.jobs}, {args.epochs}, {args.batch_size}")
     seeds = args.seeds or ([0] if args.tiny else [0, 1, 2])

@@ -14,7 +14,7 @@ from typing import Literal, Sequence
 import torch
 from torch.nn import functional as F
 
-from seqlib.checks import non_negative_float, positive_sizes
+from seqlib.checks import check_float, non_negative_float, positive_sizes
 from seqlib.data.batch import Batch
 from seqlib.data.samples import Vocab
 from seqlib.models.base import CTRModel
@@ -85,7 +85,10 @@ class DIN(CTRModel):
         self.regularization, self.reg_lambda = regularization, reg_lambda
         self.register_buffer("item_counts", None if item_counts is None else item_counts.float(), persistent=False)
         d = self.embed.out_dim
-        self.activation_unit = LocalActivationUnit(d, attention_hidden, activation, normalize, start=attention_start)
+        self.activation_unit = LocalActivationUnit(
+            d, attention_hidden, activation, normalize,
+            start=None if attention_start is None else check_float("attention_start", attention_start),
+        )
         self.tower = MLP(dim + 2 * d, tower, out_dim=1, activation=partial(make_activation, activation))
 
     def attention(self, batch: Batch, normalize: Normalize | str = "default") -> torch.Tensor:
