@@ -316,15 +316,16 @@ def lift_table(results: pd.DataFrame, oracle_auc: float | None = None, base: str
 
     Returns:
         One row per model (index ``model``): ``auc``, ``auc_std``, ``gauc``, ``gauc_std``,
-        ``epochs``; with ``base``, ``margin_min`` and ``margin_max`` (the smallest and largest
-        per-seed AUC difference to the base model's run with the same seed); with
+        ``epochs``, ``runs`` (seeds); with ``base``, ``margin_min`` and ``margin_max`` (the
+        smallest and largest per-seed AUC difference to the base model's run with the same
+        seed); with
         ``oracle_auc``, ``lift`` (share of the oracle's lift, mean over seeds) and ``lift_std``.
 
     Raises:
         ValueError: ``base`` is not among the models, or ``oracle_auc`` is not above 0.5.
     """
     runs = results.attrs["runs"]
-    table = results.set_index("model")[["auc", "auc_std", "gauc", "gauc_std", "epochs"]].copy()
+    table = results.set_index("model")[["auc", "auc_std", "gauc", "gauc_std", "epochs", "runs"]].copy()
     table.attrs = {}  # a plain table: tables with frames in attrs cannot be concatenated by pandas
     if base is not None:
         if base not in table.index:
@@ -339,6 +340,49 @@ def lift_table(results: pd.DataFrame, oracle_auc: float | None = None, base: str
         lift = runs.assign(lift=share).groupby("model", sort=False)["lift"]
         table["lift"], table["lift_std"] = lift.mean(), lift.std().fillna(0.0)
     return table
+
+
+def format_lifts(table: pd.DataFrame) -> pd.DataFrame:
+    """A ``lift_table`` as a reader sees it: one text cell per quantity, narrow enough for a page.
+
+    ``auc`` and ``gauc`` read ``mean ± std`` over seeds (the mean alone for a single run),
+    ``margin`` the smallest and largest per-seed margin over the base model, ``lift`` the share
+    of the oracle's lift ``mean ± std``.
+
+    Args:
+        table: ``lift_table`` output, or several stacked with ``pd.concat`` (any index).
+
+    Returns:
+        Same index; columns ``auc``, ``gauc``, ``epochs`` and, where ``table`` has them,
+        ``margin`` and ``lift``, all strings.
+
+    Raises:
+        ValueError: ``table`` lacks a column of ``lift_table``'s output.
+    """
+    needed = ["auc", "auc_std", "gauc", "gauc_std", "epochs", "runs"]
+    missing = [c for c in needed if c not in table.columns]
+    if missing:
+        raise ValueError(f"table lacks the columns {missing}: pass lift_table(...)'s output")
+
+    def spread(mean: float, std: float, runs: int) -> str:
+        return f"{mean:.4f} ± {std:.4f}" if runs > 1 else f"{mean:.4f}"
+
+    rows = table.to_dict("records")
+    shown = pd.DataFrame(index=table.index)
+    shown["auc"] = [spread(r["auc"], r["auc_std"], r["runs"]) for r in rows]
+    shown["gauc"] = [spread(r["gauc"], r["gauc_std"], r["runs"]) for r in rows]
+    shown["epochs"] = [f"{r['epochs']:.1f}" for r in rows]
+    if "margin_min" in table.columns:
+        shown["margin"] = [
+            f"{r['margin_min']:+.3f}" if r["runs"] == 1 or r["margin_min"] == r["margin_max"]
+            else f"{r['margin_min']:+.3f} to {r['margin_max']:+.3f}"
+            for r in rows
+        ]
+    if "lift" in table.columns:
+        shown["lift"] = [
+            f"{r['lift']:.0%} ± {r['lift_std']:.0%}" if r["runs"] > 1 else f"{r['lift']:.0%}" for r in rows
+        ]
+    return shown
 
 
 def format_table(results: pd.DataFrame) -> str:

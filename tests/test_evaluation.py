@@ -124,6 +124,25 @@ def test_lift_table_by_hand() -> None:
     assert both.shape[0] == 4 and not both.attrs
 
 
+def test_format_lifts_reads_as_the_table_says() -> None:
+    from seqlib.evaluation import format_lifts, lift_table, summarize
+
+    shown = format_lifts(lift_table(_fake_results(), oracle_auc=0.9))
+    assert list(shown.columns) == ["auc", "gauc", "epochs", "margin", "lift"]
+    assert shown.loc["din", "auc"] == "0.7750 ± 0.0354"  # mean and std of 0.75, 0.80
+    assert shown.loc["din", "margin"] == "+0.050 to +0.080"
+    assert shown.loc["base", "margin"] == "+0.000"
+    assert shown.loc["din", "lift"] == "69% ± 9%"  # 0.625 and 0.75 of the oracle's lift
+    assert shown.loc["din", "epochs"] == "5.5"
+    # A single seed has no spread to show; stacked tables keep their index.
+    one = summarize(_fake_results().attrs["runs"].query("seed == 0").reset_index(drop=True))
+    single = format_lifts(pd.concat({"a": lift_table(one, base=None)}, names=["data set"]))
+    assert list(single.columns) == ["auc", "gauc", "epochs"]
+    assert single.loc[("a", "din"), "auc"] == "0.7500"
+    with pytest.raises(ValueError, match="lacks the columns"):
+        format_lifts(_fake_results().drop(columns="runs"))
+
+
 def test_plot_runs_draws_every_seed_and_the_lines() -> None:
     from seqlib.viz.compare import plot_runs
 
