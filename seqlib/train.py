@@ -195,6 +195,9 @@ def fit(
     Each epoch visits the training samples once in a seeded random order, with freshly drawn
     auxiliary negatives for every batch.
 
+    At the end, a model that has an ``after_fit(train)`` method gets it called (DIN uses it to
+    pick the sign of its raw attention weights; the predictions do not change).
+
     Args:
         model: a model exposing ``loss(batch) -> scalar``.
         train: training samples.
@@ -303,6 +306,9 @@ def fit(
         model.load_state_dict(best_state)
     else:
         best_epoch = len(rows)
+    after_fit = getattr(model, "after_fit", None)  # e.g. DIN picks the sign of its raw weights
+    if after_fit is not None:
+        after_fit(train)
     if valid is not None:
         _check_not_collapsed(model, valid, device, lr)
     history = pd.DataFrame(rows)

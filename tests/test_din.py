@@ -418,3 +418,65 @@ def test_the_activation_unit_start(data) -> None:
     assert (summing[valid] - 1.0).abs().max() < 0.2  # every behaviour starts near weight 1 (sum pooling)
     with pytest.raises(ValueError, match="start"):
         create("din", train.vocab, attention_start=float("nan"))
+
+
+# ---------------------------------------------------------------- sign of the raw weights
+def flip_by_hand(model: DIN) -> None:
+    """Negate the score layer and the tower's v_U(A) columns: the same model, weights of the other sign."""
+    with torch.no_grad():
+        score = model.activation_unit.mlp[-1]
+        score.weight.neg_()
+        score.bias.neg_()
+        first = model.tower.net[0]
+        first.weight[:, -model.embed.out_dim:].neg_()
+
+
+def covariance_of_total_and_logit(model: DIN, batch: Batch) -> float:
+    with torch.no_grad():
+        totals, logits = model.attention(batch, normalize=None).sum(1), model(batch)
+    return float(((totals - totals.mean()) * (logits - logits.mean())).mean())
+
+
+def test_flipped_sign_is_the_same_model_and_orient_restores_it(data, batch) -> None:
+    _, train, _ = data
+    model = model_for(train).eval()
+    model.orient_attention_(batch)  # whichever sign the initialisation had
+    assert covariance_of_total_and_logit(model, batch) > 0
+    assert model.orient_attention_(batch) is False  # already oriented: untouched
+    with torch.no_grad():
+        logits, weights = model(batch), model.attention(batch, normalize=None)
+    flip_by_hand(model)
+    with torch.no_grad():
+        assert_close(model(batch), logits, atol=1e-5, rtol=1e-5)  # the symmetry: same logits
+        assert_close(model.attention(batch, normalize=None), -weights)
+    assert covariance_of_total_and_logit(model, batch) < 0
+    assert model.orient_attention_(batch) is True
+    with torch.no_grad():
+        assert_close(model(batch), logits, atol=1e-5, rtol=1e-5)
+        assert_close(model.attention(batch, normalize=None), weights)
+
+
+def test_softmax_din_is_never_flipped(data, batch) -> None:
+    _, train, _ = data
+    model = model_for(train, normalize="softmax").eval()
+    with torch.no_grad():
+        model.activation_unit.mlp[-1].bias.fill_(-3.0)
+        before = model(batch)
+    assert model.orient_attention_(batch) is False
+    with torch.no_grad():
+        assert_close(model(batch), before)
+
+
+def test_fit_orients_the_raw_weights(data) -> None:
+    # Two starts that are the same model with opposite signs train into mirror images of each
+    # other; without the orientation at the end of fit, one of them would end negative.
+    _, train, _ = data
+    first = train.subset(torch.arange(min(len(train), 2048))).full()
+    models = [model_for(train), model_for(train)]
+    flip_by_hand(models[1])
+    for model in models:
+        fit(model, train, epochs=1, progress=False)
+        model.eval()
+        assert covariance_of_total_and_logit(model, first) > 0
+    with torch.no_grad():
+        assert_close(models[0](first), models[1](first), atol=1e-4, rtol=1e-4)

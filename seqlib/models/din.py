@@ -16,7 +16,7 @@ from torch.nn import functional as F
 
 from seqlib.checks import check_float, non_negative_float, positive_sizes
 from seqlib.data.batch import Batch
-from seqlib.data.samples import Vocab
+from seqlib.data.samples import SampleSet, Vocab
 from seqlib.models.base import CTRModel
 from seqlib.models.registry import register
 from seqlib.nn.attention import LocalActivationUnit, Normalize, pool_valid
@@ -115,6 +115,47 @@ class DIN(CTRModel):
         interest = pool_valid(weights, behaviours, rows, len(batch))  # [B, D]: v_U(A)
         x = torch.cat([self.user(batch.user), target, interest], dim=-1)  # [B, dim + 2D]
         return self.tower(x).squeeze(-1)  # [B]
+
+    @torch.no_grad()
+    def orient_attention_(self, batch: Batch) -> bool:
+        """Choose the sign of the raw weights: more total weight, a higher predicted click.
+
+        Without a softmax, flipping the sign of every ``w_j`` (the activation unit's score layer)
+        together with the tower's first-layer columns that read ``v_U(A) = sum_j w_j e_j`` gives
+        exactly the same click logits, so training can end on either sign. The logits do not
+        change under the flip but the total weight ``sum_j w_j`` of a sample does, so the sign
+        is fixed by asking that the two rise together over ``batch`` (a positive covariance):
+        a large weight then means "this behaviour speaks for the candidate", the interest
+        intensity of DIN 4.3. ``fit`` calls it after training. With a softmax every total is 1
+        and nothing is done.
+
+        Args:
+            batch: samples to measure on (``fit`` uses up to 2,048 training samples).
+
+        Returns:
+            Whether the sign was flipped.
+        """
+        if self.activation_unit.normalize is not None or not bool(batch.hist_mask.any()):
+            return False
+        training = self.training
+        self.eval()
+        totals = self.attention(batch, normalize=None).sum(1)  # [B]: sum_j w_j, 0 on padding
+        logits = self(batch)  # [B]
+        self.train(training)
+        covariance = float(((totals - totals.mean()) * (logits - logits.mean())).mean())
+        if not covariance < 0:
+            return False
+        score = self.activation_unit.mlp[-1]  # the score layer: w_j = score(hidden)
+        score.weight.neg_()
+        score.bias.neg_()
+        first = self.tower.net[0]  # reads [user, v_A, v_U(A)]
+        first.weight[:, first.in_features - self.embed.out_dim:].neg_()
+        return True
+
+    def after_fit(self, train: SampleSet) -> None:
+        """Called by ``fit`` after training: :meth:`orient_attention_` on the first training samples."""
+        batch = train.subset(torch.arange(min(len(train), 2048))).full()
+        self.orient_attention_(batch.to(self.embed.item.weight.device))
 
     def penalty(self, batch: Batch) -> torch.Tensor:
         """The regularisation term on the item id table for this batch (0 without one)."""

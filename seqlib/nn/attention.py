@@ -133,10 +133,10 @@ class LocalActivationUnit(nn.Module):
             its weights a tenth of their usual scale); ``1.0`` starts the unit as the base
             model's sum pooling. Flipping every ``w_j`` together with the tower's first-layer
             columns for ``v_U(A)`` gives the same model, so from a start near 0 a run may end
-            with the relevant behaviours at large *negative* weights; from a start at 1 they end
-            positive, which makes the raw weights readable (book chapter 2). On real data the
-            sum-pooling start held DIN near the base model on the Taobao slice (test AUC 0.713
-            against 0.796 from the usual start, seed 0).
+            with the relevant behaviours at large *negative* weights; ``fit`` then picks the
+            positive sign (:meth:`seqlib.models.DIN.orient_attention_`, book chapter 2). On
+            real data the sum-pooling start held DIN near the base model on the Taobao slice
+            (test AUC 0.713 against 0.796 from the usual start, seed 0).
     """
 
     def __init__(
