@@ -342,6 +342,11 @@ def lift_table(results: pd.DataFrame, oracle_auc: float | None = None, base: str
     return table
 
 
+def _mean_std(mean: float, std: float, several: bool) -> str:
+    """``"0.9282 ± 0.0071"`` for several runs, ``"0.9282"`` for one."""
+    return f"{mean:.4f} ± {std:.4f}" if several else f"{mean:.4f}"
+
+
 def format_lifts(table: pd.DataFrame) -> pd.DataFrame:
     """A ``lift_table`` as a reader sees it: one text cell per quantity, narrow enough for a page.
 
@@ -357,20 +362,20 @@ def format_lifts(table: pd.DataFrame) -> pd.DataFrame:
         ``margin`` and ``lift``, all strings.
 
     Raises:
+        TypeError: ``table`` is not a DataFrame.
         ValueError: ``table`` lacks a column of ``lift_table``'s output.
     """
+    if not isinstance(table, pd.DataFrame):
+        raise TypeError(f"table must be a pandas DataFrame (lift_table(...)'s output), got {type(table).__name__}")
     needed = ["auc", "auc_std", "gauc", "gauc_std", "epochs", "runs"]
     missing = [c for c in needed if c not in table.columns]
     if missing:
         raise ValueError(f"table lacks the columns {missing}: pass lift_table(...)'s output")
 
-    def spread(mean: float, std: float, runs: int) -> str:
-        return f"{mean:.4f} ± {std:.4f}" if runs > 1 else f"{mean:.4f}"
-
     rows = table.to_dict("records")
     shown = pd.DataFrame(index=table.index)
-    shown["auc"] = [spread(r["auc"], r["auc_std"], r["runs"]) for r in rows]
-    shown["gauc"] = [spread(r["gauc"], r["gauc_std"], r["runs"]) for r in rows]
+    shown["auc"] = [_mean_std(r["auc"], r["auc_std"], r["runs"] > 1) for r in rows]
+    shown["gauc"] = [_mean_std(r["gauc"], r["gauc_std"], r["runs"] > 1) for r in rows]
     shown["epochs"] = [f"{r['epochs']:.1f}" for r in rows]
     if "margin_min" in table.columns:
         shown["margin"] = [
@@ -389,15 +394,11 @@ def format_table(results: pd.DataFrame) -> str:
     """The seed chapter's table: ``model, auc, gauc, valid_users`` (``mean ± std`` for several
     runs) and the epochs each model trained for."""
     several = bool((results["runs"] > 1).any())
-
-    def cell(mean: float, std: float) -> str:
-        return f"{mean:.4f} ± {std:.4f}" if several else f"{mean:.4f}"
-
     shown = pd.DataFrame(
         {
             "model": results["model"],
-            "auc": [cell(m, s) for m, s in zip(results["auc"], results["auc_std"])],
-            "gauc": [cell(m, s) for m, s in zip(results["gauc"], results["gauc_std"])],
+            "auc": [_mean_std(m, s, several) for m, s in zip(results["auc"], results["auc_std"])],
+            "gauc": [_mean_std(m, s, several) for m, s in zip(results["gauc"], results["gauc_std"])],
             "valid_users": results["valid_users"],
         }
     )

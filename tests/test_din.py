@@ -421,16 +421,6 @@ def test_the_activation_unit_start(data) -> None:
 
 
 # ---------------------------------------------------------------- sign of the raw weights
-def flip_by_hand(model: DIN) -> None:
-    """Negate the score layer and the tower's v_U(A) columns: the same model, weights of the other sign."""
-    with torch.no_grad():
-        score = model.activation_unit.mlp[-1]
-        score.weight.neg_()
-        score.bias.neg_()
-        first = model.tower.net[0]
-        first.weight[:, -model.embed.out_dim:].neg_()
-
-
 def covariance_of_total_and_logit(model: DIN, batch: Batch) -> float:
     with torch.no_grad():
         totals, logits = model.attention(batch, normalize=None).sum(1), model(batch)
@@ -440,12 +430,18 @@ def covariance_of_total_and_logit(model: DIN, batch: Batch) -> float:
 def test_flipped_sign_is_the_same_model_and_orient_restores_it(data, batch) -> None:
     _, train, _ = data
     model = model_for(train).eval()
+    score, first, d = model.activation_unit.mlp[-1], model.tower.net[0], model.embed.out_dim
+    with torch.no_grad():  # what the flip must do, by hand: the score layer and the v_U(A) columns
+        expected = [-score.weight, -score.bias, -first.weight[:, -d:], first.weight[:, :-d].clone()]
+        model.flip_attention_sign_()
+        assert_close([score.weight, score.bias, first.weight[:, -d:], first.weight[:, :-d]], expected)
+        model.flip_attention_sign_()
     model.orient_attention_(batch)  # whichever sign the initialisation had
     assert covariance_of_total_and_logit(model, batch) > 0
     assert model.orient_attention_(batch) is False  # already oriented: untouched
     with torch.no_grad():
         logits, weights = model(batch), model.attention(batch, normalize=None)
-    flip_by_hand(model)
+    model.flip_attention_sign_()
     with torch.no_grad():
         assert_close(model(batch), logits, atol=1e-5, rtol=1e-5)  # the symmetry: same logits
         assert_close(model.attention(batch, normalize=None), -weights)
@@ -473,7 +469,7 @@ def test_fit_orients_the_raw_weights(data) -> None:
     _, train, _ = data
     first = train.subset(torch.arange(min(len(train), 2048))).full()
     models = [model_for(train), model_for(train)]
-    flip_by_hand(models[1])
+    models[1].flip_attention_sign_()
     for model in models:
         fit(model, train, epochs=1, progress=False)
         model.eval()

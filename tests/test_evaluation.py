@@ -141,6 +141,8 @@ def test_format_lifts_reads_as_the_table_says() -> None:
     assert single.loc[("a", "din"), "auc"] == "0.7500"
     with pytest.raises(ValueError, match="lacks the columns"):
         format_lifts(_fake_results().drop(columns="runs"))
+    with pytest.raises(TypeError, match="table must be a pandas DataFrame"):
+        format_lifts([0.7, 0.8])
 
 
 def test_plot_runs_draws_every_seed_and_the_lines() -> None:

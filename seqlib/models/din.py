@@ -145,12 +145,18 @@ class DIN(CTRModel):
         covariance = float(((totals - totals.mean()) * (logits - logits.mean())).mean())
         if not covariance < 0:
             return False
+        self.flip_attention_sign_()
+        return True
+
+    @torch.no_grad()
+    def flip_attention_sign_(self) -> None:
+        """The same model with every raw weight ``w_j`` of the other sign: negates the activation
+        unit's score layer and the tower's first-layer columns that read ``v_U(A)``."""
         score = self.activation_unit.mlp[-1]  # the score layer: w_j = score(hidden)
         score.weight.neg_()
         score.bias.neg_()
         first = self.tower.net[0]  # reads [user, v_A, v_U(A)]
         first.weight[:, first.in_features - self.embed.out_dim:].neg_()
-        return True
 
     def after_fit(self, train: SampleSet) -> None:
         """Called by ``fit`` after training: :meth:`orient_attention_` on the first training samples."""
