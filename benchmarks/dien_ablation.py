@@ -44,22 +44,34 @@ TINY_NAME = "dien-ablation-tiny"
 # The ML-1M variant the lead chose on validation AUC (notes/DECISIONS.md): liked-only histories.
 DATA = {"dataset": "ml-1m", "history": "positive", "feedback": None}
 
-# label -> (registered model, constructor options). "dien" alone is the paper's form: bilinear
-# attention with a softmax, AUGRU with the paper's gate, inner-product auxiliary scorer, alpha = 1,
-# the auxiliary loss averaged over valid pairs. Each label names its departures from it.
+# label -> (registered model, constructor options). "dien" is the paper's printed form (bilinear
+# attention with a softmax, AUGRU with the printed gate u~ = a u, inner-product auxiliary scorer,
+# alpha = 1, the auxiliary loss averaged over valid pairs; DIEN(form="paper")); each "dien[...]"
+# label names its departures from it. "dien[released]" is seqlib's default, DIEN(form="released"):
+# the authors' released code but for one named departure (no target * pooled in the tower);
+# "dien[released,product]" adds it back (the released code exactly); "dien[released,...]" labels
+# name their departures from the default.
+PAPER = {"form": "paper"}
+RELEASED = {"form": "released"}
 CONFIGS: dict[str, tuple[str, dict[str, Any]]] = {
     "base": ("base", {}),
     "din": ("din", {}),
-    "dien": ("dien", {}),
-    "dien[gru]": ("dien", {"gru_type": "gru"}),
-    "dien[agru]": ("dien", {"gru_type": "agru"}),
-    "dien[aigru]": ("dien", {"gru_type": "aigru"}),
-    "dien[no-aux]": ("dien", {"aux_weight": 0.0}),
-    "dien[aux-paper-scale]": ("dien", {"aux_scale": "paper"}),
-    "dien[tf-keep]": ("dien", {"gate": "tf-keep"}),
-    "dien[sigmoid-att]": ("dien", {"attention_norm": "sigmoid"}),
-    "dien[mlp-att]": ("dien", {"attention": "mlp"}),
-    "dien[mlp-att,tf-keep,mlp-aux]": ("dien", {"attention": "mlp", "gate": "tf-keep", "aux_scorer": "mlp"}),
+    "dien": ("dien", PAPER),
+    "dien[gru]": ("dien", {**PAPER, "gru_type": "gru"}),
+    "dien[agru]": ("dien", {**PAPER, "gru_type": "agru"}),
+    "dien[aigru]": ("dien", {**PAPER, "gru_type": "aigru"}),
+    "dien[no-aux]": ("dien", {**PAPER, "aux_weight": 0.0}),
+    "dien[aux-paper-scale]": ("dien", {**PAPER, "aux_scale": "paper"}),
+    "dien[tf-keep]": ("dien", {**PAPER, "gate": "tf-keep"}),
+    "dien[sigmoid-att]": ("dien", {**PAPER, "attention_norm": "sigmoid"}),
+    "dien[mlp-att]": ("dien", {**PAPER, "attention": "mlp"}),
+    "dien[mlp-att,tf-keep,mlp-aux]": ("dien", {**PAPER, "attention": "mlp", "gate": "tf-keep", "aux_scorer": "mlp"}),
+    "dien[released]": ("dien", RELEASED),
+    "dien[released,product]": ("dien", {**RELEASED, "target_product": True}),
+    "dien[released,gru]": ("dien", {**RELEASED, "gru_type": "gru"}),
+    "dien[released,agru]": ("dien", {**RELEASED, "gru_type": "agru"}),
+    "dien[released,aigru]": ("dien", {**RELEASED, "gru_type": "aigru"}),
+    "dien[released,no-aux]": ("dien", {**RELEASED, "aux_weight": 0.0}),
     "dsin": ("dsin", {}),
     "dsin[no-be]": ("dsin", {"bias_encoding": False}),
     "dsin[no-lstm]": ("dsin", {"interacting": False}),

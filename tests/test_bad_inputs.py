@@ -276,7 +276,7 @@ CASES: list[Case] = [
     C("dien-aux_weight-string", lambda: create("dien", vocab(), aux_weight="1"), ValueError, "aux_weight", "'1'"),
     C("dien-hidden_size-0", lambda: create("dien", vocab(), hidden_size=0, aux_scorer="mlp"), ValueError, "hidden_size", ">= 1", "0"),
     C("dien-hidden_size-float", lambda: create("dien", vocab(), hidden_size=2.5, aux_scorer="mlp"), ValueError, "hidden_size", "2.5"),
-    C("dien-inner-width", lambda: create("dien", vocab(), hidden_size=12), ValueError, "hidden_size", "16", "12"),
+    C("dien-inner-width", lambda: create("dien", vocab(), form="paper", hidden_size=12), ValueError, "hidden_size", "16", "12"),
     C("dien-gru_type", lambda: create("dien", vocab(), gru_type="lstm"), ValueError, "gru_type", "'lstm'"),
     C("dien-gate", lambda: create("dien", vocab(), gate="keep"), ValueError, "gate", "'keep'"),
     C("dien-gate-agru", lambda: create("dien", vocab(), gru_type="agru", gate="tf-keep"), ValueError, "gate", "augru"),

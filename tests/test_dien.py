@@ -24,10 +24,12 @@ from seqlib.data.synthetic import make_synthetic
 from seqlib.evaluation import load_samples
 from seqlib.exercises import dien as ex
 from seqlib.models import DIEN, BaseModel, create
+from seqlib.models.dien import FORMS
 from seqlib.nn.attention import LocalActivationUnit
 from seqlib.nn.aux_loss import AuxiliaryMLP, auxiliary_loss
 from seqlib.nn.dien_attention import BilinearAttention, MLPAttention, make_attention, normalize_scores
-from seqlib.nn.gru import AGRUCell, AIGRUCell, AUGRUCell, GRUCell, InterestExtractor, evolve, make_cell, scale_update_gate
+from seqlib.nn.gru import (AGRUCell, AIGRUCell, AUGRUCell, GRUCell, InterestExtractor, evolve, gru_update, make_cell,
+                           scale_update_gate)
 from seqlib.records import load_record
 from seqlib.train import evaluate, fit
 
@@ -100,6 +102,77 @@ def test_tf_keep_gate_limits():
     u, cand = keep.gates(keep.project(x, torch.ones(5, 1)), h)
     assert_close(keep(x, h, torch.ones(5)), cand)  # a = 1: the candidate replaces the state
     assert_close(scale_update_gate(u, torch.full((5, 1), 0.3), "tf-keep"), 1 - 0.7 * (1 - u))
+
+
+def vec_att_gru_cell(x, h, a, w_gate_x, w_gate_h, b_gate, w_cand_x, w_cand_h, b_cand):
+    """The released code's ``VecAttGRUCell.call`` for scalars, transcribed line by line."""
+    r, u = (sig(wx * x + wh * h + b) for wx, wh, b in zip(w_gate_x, w_gate_h, b_gate))
+    r_state = r * h
+    c = math.tanh(w_cand_x * x + w_cand_h * r_state + b_cand)
+    u = (1.0 - a) * u
+    return u * h + (1 - u) * c
+
+
+@pytest.mark.parametrize("a", [0.0, 0.3, 1.0])
+def test_released_cell_is_vec_att_gru_cell(a):
+    # TF weights: gates (r, keep) on [x, h] with biases (1, 1) as TF starts them; candidate on [x, r * h]
+    tf = dict(w_gate_x=(0.5, 1.0), w_gate_h=(1.0, -1.0), b_gate=(1.0, 1.0), w_cand_x=2.0, w_cand_h=0.5, b_cand=0.1)
+    cell = AUGRUCell(1, 1, gate="tf-keep", reset="before", gate_bias=1.0)
+    assert cell.bias_ih.tolist()[:2] == [1.0, -1.0]  # r starts at sigma(1); u = 1 - keep at 1 - sigma(1)
+    with torch.no_grad():  # the book's update gate u is TF's keep gate with its weights negated
+        cell.weight_ih.copy_(torch.tensor([[0.5], [-1.0], [2.0]]))
+        cell.weight_hh.copy_(torch.tensor([[1.0], [1.0], [0.5]]))
+        cell.bias_hh.copy_(torch.tensor([0.0, 0.0, 0.1]))
+        cell.bias_ih[2] = 0.0
+    h = 0.0
+    for x, a_t in [(1.0, a), (-1.0, 0.5), (0.5, a)]:
+        expected = vec_att_gru_cell(x, h, a_t, **tf)
+        got = cell(torch.tensor([[x]]), torch.tensor([[h]]), torch.tensor([a_t])).item()
+        assert got == pytest.approx(expected, abs=1e-6)
+        h = expected
+
+
+def test_reset_before_and_after_by_hand():
+    after, before = scalar_cell(GRUCell), scalar_cell(GRUCell, reset="before")
+    with torch.no_grad():
+        for cell in (after, before):
+            cell.bias_hh[2] = 0.3
+    x, h = 1.0, 0.5
+    r, u = sig(0.5 * x + 1.0 * h), sig(1.0 * x - 1.0 * h)
+    after_c = math.tanh(2.0 * x + r * (0.5 * h + 0.3))  # PyTorch: r * (U_h h + b)
+    before_c = math.tanh(2.0 * x + 0.5 * (r * h) + 0.3)  # TensorFlow: U_h (r * h) + b
+    for cell, c in ((after, after_c), (before, before_c)):
+        got = cell(torch.tensor([[x]]), torch.tensor([[h]]), torch.ones(1)).item()
+        assert got == pytest.approx((1 - u) * h + u * c, abs=1e-6)
+    with pytest.raises(ValueError, match="reset must be 'after'.*got 'middle'"):
+        GRUCell(1, 1, reset="middle")
+
+
+@pytest.mark.parametrize("reset", ["after", "before"])
+@pytest.mark.parametrize("gate", ["paper", "tf-keep"])
+def test_gate_forms_at_a0_and_a1(gate, reset):
+    torch.manual_seed(0)
+    cell, gru = AUGRUCell(3, 4, gate=gate, reset=reset), GRUCell(3, 4, reset=reset)
+    gru.load_state_dict(cell.state_dict())
+    x, h = torch.randn(5, 3), torch.randn(5, 4)
+    u, h_tilde = cell.gates(cell.project(x, torch.ones(5, 1)), h)
+    if gate == "paper":  # a = 0 keeps the state, a = 1 is the GRU
+        assert_close(cell(x, h, torch.zeros(5)), h)
+        assert_close(cell(x, h, torch.ones(5)), gru(x, h, torch.ones(5)))
+    else:  # a = 0 is the GRU, a = 1 takes the candidate
+        assert_close(cell(x, h, torch.zeros(5)), gru(x, h, torch.ones(5)))
+        assert_close(cell(x, h, torch.ones(5)), h_tilde)
+
+
+def test_readable_and_fused_updates_agree():
+    torch.manual_seed(0)
+    h, h_tilde, u = torch.randn(6, 4), torch.randn(6, 4), torch.rand(6, 4)
+    assert_close(gru_update(h, h_tilde, u), (1 - u) * h + u * h_tilde, rtol=0, atol=0)
+    assert_close(gru_update(h, h_tilde, u, fused=True), gru_update(h, h_tilde, u))
+    slow, fast = AUGRUCell(3, 4, gate="tf-keep"), AUGRUCell(3, 4, gate="tf-keep", fused=True)
+    fast.load_state_dict(slow.state_dict())
+    x, a, mask = torch.randn(2, 5, 3), torch.rand(2, 5), torch.ones(2, 5)
+    assert_close(evolve(fast, x, a, mask)[0], evolve(slow, x, a, mask)[0])
 
 
 def test_augru_two_steps_by_hand():
@@ -241,6 +314,32 @@ def test_auxiliary_loss_paper_scale_by_hand():
         auxiliary_loss(states, pos, neg, mask, scale="sum")
 
 
+def test_auxiliary_loss_positions_scale_by_hand():
+    states, pos, neg, mask, _ = ex.aux_example()
+    terms = [ex._log_sigmoid(2.0) + ex._log_sigmoid(1.0), ex._log_sigmoid(-1.0) + ex._log_sigmoid(-3.0)]
+    longest = int(mask.sum(1).max())  # the released code's T: the batch's longest history
+    expected = -sum(terms) / (mask.shape[0] * (longest - 1))  # reduce_mean over N * (T - 1) positions
+    assert_close(auxiliary_loss(states, pos, neg, mask, scale="positions"), torch.tensor(expected))
+    wide = [torch.cat([t, torch.full_like(t[:, :2], 7.0)], dim=1) for t in (states, pos, neg)]
+    wide_mask = torch.cat([mask, torch.zeros(2, 2)], dim=1)  # more padding: the same T, the same value
+    assert_close(auxiliary_loss(*wide, wide_mask, scale="positions"), torch.tensor(expected))
+
+
+def test_auxiliary_mlp_pair_logits_match_forward():
+    torch.manual_seed(0)
+    scorer = AuxiliaryMLP(3, 5, hidden=(7, 4))
+    h, e_pos, e_neg = torch.randn(6, 3), torch.randn(6, 5), torch.randn(6, 5)
+    pos, neg = scorer.pair_logits(h, e_pos, e_neg)
+    assert_close(pos, scorer(h, e_pos))
+    assert_close(neg, scorer(h, e_neg))
+    assert [type(m).__name__ for m in scorer.mlp.net] == ["Linear", "Sigmoid", "Linear", "Sigmoid", "Linear"]
+    # by hand for one pair: sigmoid layers, one logit (the released two-way softmax)
+    x = torch.cat([h[0], e_pos[0]])
+    lin = [m for m in scorer.mlp.net if isinstance(m, torch.nn.Linear)]
+    by_hand = lin[2](torch.sigmoid(lin[1](torch.sigmoid(lin[0](x)))))
+    assert_close(pos[0], by_hand.squeeze())
+
+
 # ---------------------------------------------------------------- 3. attention
 def test_attention_softmax_over_valid_steps():
     att = BilinearAttention(2, 2)
@@ -310,9 +409,27 @@ def test_mlp_attention_is_the_activation_unit(normalize):
     assert all(p.grad is not None and p.grad.abs().sum() > 0 for p in att.parameters())
 
 
+def test_released_attention_by_hand():
+    torch.manual_seed(0)
+    att = make_attention("released", 4, 6)  # state width 4, target width 6: the query is projected
+    states, target = torch.randn(2, 3, 4), torch.randn(2, 6)
+    mask = torch.tensor([[1.0, 1.0, 1.0], [1.0, 0.0, 0.0]])
+    proj, prelu = att.query
+    q = prelu(proj(target))  # [B, 4]: q = PReLU(W_q e_a + b_q)
+    lin = [m for m in att.unit.mlp if isinstance(m, torch.nn.Linear)]
+    scores = []
+    for t in range(3):
+        k = states[0, t]
+        x = torch.cat([k, q[0], k - q[0], k * q[0]])
+        scores.append(lin[2](torch.sigmoid(lin[1](torch.sigmoid(lin[0](x))))).squeeze())
+    weights = att(states, target, mask)
+    assert_close(weights[0], torch.softmax(torch.stack(scores), 0))
+    assert_close(weights[1], torch.tensor([1.0, 0.0, 0.0]))  # one valid step takes all the weight
+
+
 def test_make_attention_errors():
     assert isinstance(make_attention("mlp", 4, 4).unit, LocalActivationUnit)
-    with pytest.raises(ValueError, match="attention must be"):
+    with pytest.raises(ValueError, match="attention must be 'bilinear', 'mlp' or 'released'"):
         make_attention("dot", 4, 4)
     with pytest.raises(ValueError, match="hidden_size"):
         make_attention("mlp", 5, 4)
@@ -323,10 +440,11 @@ def test_registry_and_options(data):
     train, _ = data
     assert isinstance(create("dien", train.vocab), DIEN)
     with pytest.raises(ValueError, match="hidden_size"):
-        DIEN(train.vocab, hidden_size=5)
+        DIEN(train.vocab, form="paper", hidden_size=5)
     with pytest.raises(ValueError, match="aux_scorer"):
         DIEN(train.vocab, aux_scorer="dot")
-    DIEN(train.vocab, hidden_size=5, aux_scorer="mlp")  # the MLP scorer allows any width
+    DIEN(train.vocab, form="paper", hidden_size=5, aux_scorer="mlp", attention="released")  # MLP scorer: any width
+    DIEN(train.vocab, hidden_size=5)  # the released form projects the target to the state width
     with pytest.raises(ValueError, match="hidden_size"):
         DIEN(train.vocab, hidden_size=5, aux_scorer="mlp", attention="mlp")
     with pytest.raises(ValueError, match="attention"):
@@ -335,6 +453,47 @@ def test_registry_and_options(data):
         DIEN(train.vocab, attention_norm="none")
     with pytest.raises(ValueError, match="aux_scale"):
         DIEN(train.vocab, aux_scale="sum")
+    with pytest.raises(ValueError, match="form must be 'released'.*'paper'.*got 'tf'"):
+        DIEN(train.vocab, form="tf")
+    with pytest.raises(ValueError, match="reset must be"):
+        DIEN(train.vocab, reset="middle")
+
+
+def test_default_is_the_released_configuration(data):
+    train, _ = data
+    model = create("dien", train.vocab)
+    assert model.form == "released" and model.options == FORMS["released"]
+    cell = model.evolving
+    assert isinstance(cell, AUGRUCell) and cell.gate == "tf-keep" and cell.reset == "before"
+    h = cell.hidden_size
+    assert_close(cell.bias_ih[:h], torch.ones(h)) and assert_close(cell.bias_ih[h:2 * h], -torch.ones(h))
+    assert_close(cell.bias_hh[:2 * h], torch.zeros(2 * h))  # gates start at r = sigma(1), u = 1 - sigma(1)
+    att = model.attention
+    assert isinstance(att, MLPAttention) and att.query is not None and att.normalize == "softmax"
+    assert [type(m).__name__ for m in att.unit.mlp] == ["Linear", "Sigmoid", "Linear", "Sigmoid", "Linear"]
+    assert [m.out_features for m in att.unit.mlp if isinstance(m, torch.nn.Linear)] == [80, 40, 1]
+    assert isinstance(model.aux_scorer, AuxiliaryMLP) and model.aux_scale == "positions"
+    assert [m.out_features for m in model.aux_scorer.mlp.net if isinstance(m, torch.nn.Linear)] == [100, 50, 1]
+    assert model.aux_weight == 1.0 and not model.target_product  # the one named departure
+    d = model.embed.out_dim
+    assert model.tower.net[0].in_features == model.dim + 2 * d + h  # [user, e_a, pooled, h'_T]
+    product = DIEN(train.vocab, target_product=True)
+    assert product.tower.net[0].in_features == model.dim + 3 * d + h  # [user, e_a, pooled, e_a * pooled, h'_T]
+    paper = DIEN(train.vocab, form="paper")
+    assert paper.options == FORMS["paper"] and isinstance(paper.attention, BilinearAttention)
+    assert paper.evolving.gate == "paper" and paper.evolving.reset == "after" and paper.aux_scorer is None
+    assert DIEN(train.vocab, form="paper", gate="tf-keep").evolving.gate == "tf-keep"  # an option overrides its form
+
+
+def test_released_tower_input_by_hand(data):
+    train, _ = data
+    torch.manual_seed(0)
+    model = DIEN(train.vocab, target_product=True).eval()
+    batch = train[:8]
+    parts = model.interests(batch)
+    pooled = (parts["behaviours"] * parts["mask"].unsqueeze(-1)).sum(1)  # [B, D]
+    x = torch.cat([model.user(batch.user), parts["target"], pooled, parts["target"] * pooled, parts["final"]], -1)
+    assert_close(model(batch), model.tower(x).squeeze(-1))
 
 
 @pytest.mark.parametrize("options", [
@@ -379,15 +538,19 @@ def test_every_parameter_gets_a_gradient(data, options):
     assert not missing, missing
 
 
-def test_paper_aux_scale_in_the_model(data):
+def test_aux_scales_in_the_model(data):
     train, _ = data
     torch.manual_seed(0)
-    pairs = DIEN(train.vocab)
+    pairs = DIEN(train.vocab, aux_scale="pairs")
     paper = DIEN(train.vocab, aux_scale="paper")
+    released = DIEN(train.vocab)
     paper.load_state_dict(pairs.state_dict())
+    released.load_state_dict(pairs.state_dict())
     batch = train[:32]
     n_pairs = (batch.hist_mask[:, :-1] * batch.hist_mask[:, 1:]).sum()
+    longest = int(batch.hist_len.max())
     assert_close(paper.aux_loss(batch), pairs.aux_loss(batch) * n_pairs / len(batch))
+    assert_close(released.aux_loss(batch), pairs.aux_loss(batch) * n_pairs / (len(batch) * (longest - 1)))
 
 
 def test_aux_loss_reaches_the_extractor(data):
@@ -410,7 +573,8 @@ def test_aux_loss_pairs_plain_item_vectors_with_feedback(data):
     batch = Batch(**{**batch.__dict__, "hist_feedback": levels})
     states = model.extractor(model.history(batch), batch.hist_len)[0]  # the states see the feedback
     plain = model.embed(batch.hist_item, batch.hist_cate)  # the aux targets do not
-    expected = auxiliary_loss(states, plain, model.embed(batch.neg_item, batch.neg_cate), batch.hist_mask)
+    expected = auxiliary_loss(states, plain, model.embed(batch.neg_item, batch.neg_cate), batch.hist_mask,
+                              model.aux_scorer, model.aux_scale)
     assert_close(model.aux_loss(batch), expected)
     assert_close(model.aux_loss(batch, model.interests(batch)), expected)
     assert not torch.allclose(model.history(batch), plain)
@@ -432,7 +596,10 @@ def test_gate_trace_and_state_dict(data):
     model = DIEN(train.vocab)
     batch = train[:16]
     trace = model.gate_trace(batch)
-    assert_close(trace["scaled"], trace["attention"].unsqueeze(-1) * trace["update"])
+    a, u, valid = trace["attention"].unsqueeze(-1), trace["update"], trace["mask"].unsqueeze(-1)
+    assert_close(trace["scaled"], (1 - (1 - a) * (1 - u)) * valid)  # released: the keep gate scaled
+    paper = DIEN(train.vocab, form="paper").gate_trace(batch)
+    assert_close(paper["scaled"], paper["attention"].unsqueeze(-1) * paper["update"])  # printed: u~ = a u
     assert trace["evolved"].shape == (16, batch.hist_item.shape[1], model.evolving.hidden_size)
     assert model.training  # restored
     clone = DIEN(train.vocab)
@@ -526,7 +693,11 @@ def test_ablation_configs_build(data):
     for label, (name, options) in module.CONFIGS.items():
         model = create(name, train.vocab, **options)
         assert (name == "dien") == isinstance(model, DIEN), label
-        assert (label == name) == (options == {}), label  # a label names its departures
+        departures = {k: v for k, v in options.items() if k != "form"}
+        plain = label in (name, "dien[released]")  # a form's own name: no departures from it
+        assert plain == (departures == {}), label  # a label names its departures
+        if name == "dien":
+            assert options["form"] == ("released" if label.startswith("dien[released") else "paper"), label
 
 
 def test_ablation_script_tiny_end_to_end(tmp_path):

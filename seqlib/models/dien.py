@@ -2,18 +2,33 @@
 
 Behaviours are the surface; interests are a latent state that evolves. An extractor GRU turns
 behaviours ``e_t`` into interest states ``h_t`` (trained to predict the next behaviour by the
-auxiliary loss); an attention scores each ``h_t`` against the candidate (bilinear with a softmax
-in the paper); an attentional GRU (AUGRU by default) evolves the interests relevant to the
-candidate. The tower reads ``[user, target, pooled history, h'_T]`` (MODEL_SPEC DIEN 5).
+auxiliary loss); an attention scores each ``h_t`` against the candidate; an attentional GRU
+(AUGRU) evolves the interests relevant to the candidate. The tower reads
+``[user, target, pooled history, h'_T]`` (and, in the released form, ``target * pooled``).
 
-The defaults are the paper's forms; the public code's departures are named options:
-``attention="mlp"`` (DIN's activation unit), ``gate="tf-keep"``, ``aux_scorer="mlp"``, and
-``attention_norm="sigmoid"`` departs from both.
+Two complete configurations (:data:`FORMS`), every element also an option of its own:
+
+* ``form="released"`` (default): what the authors' released code computes (the DIEN repository's
+  ``Model_DIN_V2_Gru_Vec_attGru_Neg``, whose runs gave the published tables): the keep-gate AUGRU
+  with TensorFlow's reset placement and gate bias 1 (``VecAttGRUCell``), the attention MLP on the
+  projected target with sigmoid activations and a masked softmax (``din_fcn_attention``), the
+  100-50 MLP auxiliary scorer averaged over all ``N * (T - 1)`` positions;
+* ``form="paper"``: the forms printed in the paper: ``u~ = a_t * u`` (Eq. 16), the bilinear
+  softmax attention (Eq. 13), the inner-product auxiliary scorer (Eq. 8, mean over valid pairs).
+
+Departures from the released code: its tower also reads ``target * pooled``; that is an option
+(``target_product=True``), off by default, because on the planted DIEN log of chapter 3 it holds
+the model near a bag of items (test AUC 0.782 with it against 0.862 without, seed 0: the tower
+settles on the product's count of similar items before the evolving layer is of use). The extractor is PyTorch's GRU (reset gate
+after the recurrent matmul; the released extractor is TensorFlow's); the tower uses PReLU, not
+Dice, and no batch normalisation (the released code's runs in inference mode with its initial
+statistics, an affine map); the auxiliary negatives are redrawn for every batch by
+:func:`~seqlib.train.fit` (the released data iterator draws them as it reads each batch too).
 """
 
 from __future__ import annotations
 
-from typing import Literal, Sequence
+from typing import Any, Literal, Sequence
 
 import torch
 from torch.nn import functional as F
@@ -24,9 +39,19 @@ from seqlib.data.samples import Vocab
 from seqlib.models.base import CTRModel
 from seqlib.models.registry import register
 from seqlib.nn.aux_loss import AuxiliaryMLP, AuxScale, auxiliary_loss, check_aux_scale
-from seqlib.nn.dien_attention import AttentionNorm, make_attention
-from seqlib.nn.gru import Gate, InterestExtractor, evolve, make_cell
+from seqlib.nn.dien_attention import AttentionKind, AttentionNorm, make_attention
+from seqlib.nn.gru import Gate, InterestExtractor, Reset, evolve, make_cell
 from seqlib.nn.layers import MLP, masked_sum
+
+Form = Literal["released", "paper"]
+
+# The options each form sets; an option given to DIEN(...) overrides its form's value.
+FORMS: dict[str, dict[str, Any]] = {
+    "released": {"gate": "tf-keep", "reset": "before", "gate_bias": 1.0, "attention": "released",
+                 "aux_scorer": "mlp", "aux_scale": "positions"},
+    "paper": {"gate": "paper", "reset": "after", "gate_bias": None, "attention": "bilinear",
+              "aux_scorer": "inner", "aux_scale": "pairs"},
+}
 
 
 @register("dien")
@@ -38,58 +63,79 @@ class DIEN(CTRModel):
     Args:
         vocab: vocabulary sizes.
         dim: embedding size per field (behaviour vectors are ``2 * dim`` wide).
+        form: ``"released"`` (default, the authors' released code) or ``"paper"`` (the printed
+            equations); sets every option below that is left at ``None`` (:data:`FORMS`).
         hidden_size: GRU state width; defaults to the behaviour width (needed by the
             inner-product auxiliary scorer).
         tower: tower sizes (200-80).
-        gru_type: evolving cell: ``"augru"`` (paper), ``"agru"``, ``"aigru"`` or ``"gru"``.
-        gate: AUGRU's gate form: ``"paper"`` or ``"tf-keep"`` (authors' / DeepCTR code).
-        aux_weight: alpha; 1 in the paper, 0 switches the auxiliary loss off.
-        aux_scorer: ``"inner"`` (paper text) or ``"mlp"`` (authors' code).
-        aux_scale: ``"pairs"``: ``L_aux`` is the mean over the batch's valid ``(t, t+1)`` pairs;
-            ``"paper"``: Eq. 8 as printed, the sum over time steps divided by the number of
-            samples ``N`` (``P/N`` times larger, ``P`` = valid pairs; see
+        gru_type: evolving cell: ``"augru"`` (both forms), ``"agru"``, ``"aigru"`` or ``"gru"``.
+        gate: AUGRU's gate form: ``"paper"`` (``u~ = a u``) or ``"tf-keep"`` (released).
+        reset: the evolving cell's reset placement, ``"after"`` (PyTorch) or ``"before"`` (TF).
+        gate_bias: start value of the evolving cell's gate bias (``None``: uniform; 1.0: TF).
+        fused: the evolving cell's update as one ``torch.lerp`` (same values, faster).
+        aux_weight: alpha; 1 in the paper and the released code, 0 switches the auxiliary loss off.
+        aux_scorer: ``"inner"`` (paper text) or ``"mlp"`` (released code).
+        aux_scale: ``"pairs"``, ``"paper"`` or ``"positions"`` (see
             :func:`~seqlib.nn.aux_loss.auxiliary_loss`).
-        attention: ``"bilinear"`` (paper, Eq. 13: ``h_t W e_a``) or ``"mlp"`` (DIN's activation
-            unit on ``[h_t, e_a, h_t - e_a, h_t * e_a]``, authors' / DeepCTR's code).
+        attention: ``"bilinear"`` (paper, Eq. 13), ``"released"`` (MLP on the projected target,
+            sigmoid activations) or ``"mlp"`` (DIN's unit with Dice, DeepCTR).
         attention_norm: ``"softmax"`` over the valid steps (paper and public code) or
-            ``"sigmoid"`` per step (each ``a_t`` in (0, 1) on its own).
+            ``"sigmoid"`` per step (each ``a_t`` in (0, 1) on its own; departs from both).
+        target_product: feed ``target * pooled`` to the tower too, as the released code does (off by
+            default: see the module docstring).
 
     Raises:
         TypeError: ``vocab`` is not a Vocab.
         ValueError: an option out of range (the message names it), e.g. ``dim=0``,
-            ``aux_weight=nan`` or ``hidden_size=0``.
+            ``aux_weight=nan``, ``hidden_size=0`` or ``form="tf"``.
     """
 
     def __init__(
         self,
         vocab: Vocab,
         dim: int = 8,
+        form: Form = "released",
         hidden_size: int | None = None,
         tower: Sequence[int] = (200, 80),
         gru_type: Literal["augru", "agru", "aigru", "gru"] = "augru",
-        gate: Gate = "paper",
+        gate: Gate | None = None,
+        reset: Reset | None = None,
+        gate_bias: float | None = None,
+        fused: bool = True,
         aux_weight: float = 1.0,
-        aux_scorer: Literal["inner", "mlp"] = "inner",
-        aux_scale: AuxScale = "pairs",
-        attention: Literal["bilinear", "mlp"] = "bilinear",
+        aux_scorer: Literal["inner", "mlp"] | None = None,
+        aux_scale: AuxScale | None = None,
+        attention: AttentionKind | None = None,
         attention_norm: AttentionNorm = "softmax",
+        target_product: bool = False,
     ) -> None:
         super().__init__(vocab, dim)
-        if aux_scorer not in ("inner", "mlp"):
-            raise ValueError(f"aux_scorer must be 'inner' or 'mlp', got {aux_scorer!r}")
+        if form not in FORMS:
+            raise ValueError(f"form must be 'released' (the authors' released code) or 'paper' (the printed "
+                             f"equations), got {form!r}")
+        given = {"gate": gate, "reset": reset, "attention": attention, "aux_scorer": aux_scorer,
+                 "aux_scale": aux_scale}
+        options = {**FORMS[form], **{k: v for k, v in given.items() if v is not None}}
+        if gate_bias is not None or form == "paper":
+            options["gate_bias"] = gate_bias
+        if options["aux_scorer"] not in ("inner", "mlp"):
+            raise ValueError(f"aux_scorer must be 'inner' or 'mlp', got {options['aux_scorer']!r}")
         aux_weight = non_negative_float("aux_weight", aux_weight)
         tower = positive_sizes("tower", tower)
         d = self.embed.out_dim
         h = d if hidden_size is None else positive_int("hidden_size", hidden_size)
-        if aux_scorer == "inner" and h != d:
+        if options["aux_scorer"] == "inner" and h != d:
             raise ValueError(f"aux_scorer='inner' needs hidden_size == {d} (the behaviour width), got {h}")
-        self.gru_type, self.gate, self.aux_weight = gru_type, gate, aux_weight
+        self.form, self.options = form, options
+        self.gru_type, self.gate, self.aux_weight = gru_type, options["gate"], aux_weight
         self.extractor = InterestExtractor(d, h)
-        self.attention = make_attention(attention, h, d, attention_norm)
-        self.evolving = make_cell(gru_type, h, h, gate)
-        self.aux_scorer = AuxiliaryMLP(h, d) if aux_scorer == "mlp" else None
-        self.aux_scale = check_aux_scale(aux_scale)
-        self.tower = MLP(dim + 2 * d + h, tower, out_dim=1)
+        self.attention = make_attention(options["attention"], h, d, attention_norm)
+        self.evolving = make_cell(gru_type, h, h, options["gate"] if gru_type == "augru" else "paper",
+                                  options["reset"], options["gate_bias"], fused)
+        self.aux_scorer = AuxiliaryMLP(h, d) if options["aux_scorer"] == "mlp" else None
+        self.aux_scale = check_aux_scale(options["aux_scale"])
+        self.target_product = bool(target_product)
+        self.tower = MLP(dim + (3 if self.target_product else 2) * d + h, tower, out_dim=1)
 
     def interests(self, batch: Batch, temperature: float = 1.0, trace: bool = False) -> dict[str, torch.Tensor]:
         """Everything between the embeddings and the tower.
@@ -117,8 +163,10 @@ class DIEN(CTRModel):
         return out
 
     def _logits(self, batch: Batch, parts: dict[str, torch.Tensor]) -> torch.Tensor:
+        target = parts["target"]  # [B, D]
         pooled = masked_sum(parts["behaviours"], parts["mask"])  # [B, D]
-        x = torch.cat([self.user(batch.user), parts["target"], pooled, parts["final"]], dim=-1)  # [B, dim+2D+H]
+        inputs = [self.user(batch.user), target, pooled] + ([target * pooled] if self.target_product else [])
+        x = torch.cat(inputs + [parts["final"]], dim=-1)  # [B, dim + 2D (+ D) + H]
         return self.tower(x).squeeze(-1)  # [B]
 
     def forward(self, batch: Batch) -> torch.Tensor:

@@ -125,7 +125,7 @@ class LocalActivationUnit(nn.Module):
     Args:
         dim: width ``D`` of behaviour and candidate vectors.
         hidden: hidden sizes of the MLP (80-40 in the public code; 36 in the paper's figure).
-        activation_name: ``"dice"`` or ``"prelu"`` after each hidden layer.
+        activation_name: ``"dice"``, ``"prelu"`` or ``"sigmoid"`` after each hidden layer.
         normalize: ``None`` (paper) or ``"softmax"`` (authors' code, fun-rec).
         start: how the score layer starts. ``None`` (default): PyTorch's usual initialisation,
             so every weight starts near 0, as in the public code (the paper does not say). A
@@ -143,15 +143,15 @@ class LocalActivationUnit(nn.Module):
         self,
         dim: int,
         hidden: Sequence[int] = (80, 40),
-        activation_name: Literal["dice", "prelu"] = "dice",
+        activation_name: Literal["dice", "prelu", "sigmoid"] = "dice",
         normalize: Normalize = None,
         start: float | None = None,
     ) -> None:
         super().__init__()
         if normalize not in (None, "softmax"):
             raise ValueError(f"normalize must be None or 'softmax', got {normalize!r}")
-        if activation_name not in ("dice", "prelu"):
-            raise ValueError(f"activation_name must be 'dice' or 'prelu', got {activation_name!r}")
+        if activation_name not in ("dice", "prelu", "sigmoid"):
+            raise ValueError(f"activation_name must be 'dice', 'prelu' or 'sigmoid', got {activation_name!r}")
         layers: list[nn.Module] = []
         width = 4 * positive_int("dim", dim)
         for size in positive_sizes("hidden", hidden):

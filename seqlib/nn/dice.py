@@ -110,11 +110,12 @@ class Dice(nn.Module):
         self.running_var.lerp_(var * count / (count - 1), self.momentum)
 
 
-def activation(name: Literal["dice", "prelu"], dim: int) -> nn.Module:
+def activation(name: Literal["dice", "prelu", "sigmoid"], dim: int) -> nn.Module:
     """The activation module a DIN layer of width ``dim`` uses.
 
     Args:
-        name: ``"dice"`` (:class:`Dice`) or ``"prelu"`` (per-unit ``torch.nn.PReLU``, slope 0.25).
+        name: ``"dice"`` (:class:`Dice`), ``"prelu"`` (per-unit ``torch.nn.PReLU``, slope 0.25) or
+            ``"sigmoid"`` (what the DIEN authors' released attention MLP uses).
         dim: layer width.
 
     Returns:
@@ -127,4 +128,6 @@ def activation(name: Literal["dice", "prelu"], dim: int) -> nn.Module:
         return Dice(dim)
     if name == "prelu":
         return nn.PReLU(dim, init=0.25)
-    raise ValueError(f"activation must be 'dice' or 'prelu', got {name!r}")
+    if name == "sigmoid":
+        return nn.Sigmoid()
+    raise ValueError(f"activation must be 'dice', 'prelu' or 'sigmoid', got {name!r}")

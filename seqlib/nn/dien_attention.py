@@ -3,8 +3,9 @@
 Two score functions and two normalisations, combined freely:
 
 * :class:`BilinearAttention` -- the paper's score ``h_t W e_a`` (DIEN 4.3, Eq. 13);
-* :class:`MLPAttention` -- DIN's activation unit on ``[h_t, e_a, h_t - e_a, h_t * e_a]``, the
-  form of the authors' and DeepCTR's code;
+* :class:`MLPAttention` -- DIN's activation unit on ``[h_t, q, h_t - q, h_t * q]``: with the
+  query ``q = e_a`` and Dice (DeepCTR's form), or with ``q = PReLU(W_q e_a + b_q)`` and sigmoid
+  activations (the authors' released code);
 * ``normalize="softmax"`` (paper, and every public implementation): ``a_t`` sums to 1 over the
   valid steps, so with ``L`` behaviours a typical ``a_t`` is about ``1/L``;
 * ``normalize="sigmoid"``: each ``a_t = sigma(score_t)`` in (0, 1) on its own, so several
@@ -107,27 +108,43 @@ class BilinearAttention(nn.Module):
 
 
 class MLPAttention(nn.Module):
-    """DIN's activation unit as DIEN's attention: an MLP on ``[h_t, e_a, h_t - e_a, h_t * e_a]``.
+    """DIN's activation unit as DIEN's attention: an MLP on ``[h_t, q, h_t - q, h_t * q]``.
 
     The score of each valid step is the unit's linear output (``seqlib.nn.attention``); padded
-    steps are never scored. Needs ``h_t`` and ``e_a`` of the same width.
+    steps are never scored. The query ``q`` is the target vector ``e_a`` itself
+    (``project_query=False``, needs ``h_t`` and ``e_a`` of the same width) or, as in the authors'
+    released code (``din_fcn_attention``), ``q = PReLU(W_q e_a + b_q)``, the target projected to
+    the state width (``project_query=True``). The released code uses sigmoid activations in the
+    80-40 MLP; DIN's chapter uses Dice.
 
     Args:
-        dim: width of the interest states and of the target vector.
-        hidden: hidden sizes of the unit's MLP (80-40, as DIN).
-        activation: ``"dice"`` or ``"prelu"`` after each hidden layer.
+        dim: width of the interest states ``h_t``.
+        hidden: hidden sizes of the unit's MLP (80-40, as DIN and the released code).
+        activation: ``"dice"``, ``"prelu"`` or ``"sigmoid"`` after each hidden layer.
         normalize: ``"softmax"`` (as the public code) or ``"sigmoid"``.
+        target_dim: width of ``e_a`` when the query is projected (``None``: ``dim``).
+        project_query: project the target to the query (above).
     """
 
     def __init__(
         self,
         dim: int,
         hidden: Sequence[int] = (80, 40),
-        activation: Literal["dice", "prelu"] = "dice",
+        activation: Literal["dice", "prelu", "sigmoid"] = "dice",
         normalize: AttentionNorm = "softmax",
+        target_dim: int | None = None,
+        project_query: bool = False,
     ) -> None:
         super().__init__()
         self.normalize = check_normalize(normalize)
+        dim = positive_int("dim", dim)
+        target_dim = dim if target_dim is None else positive_int("target_dim", target_dim)
+        if not project_query and target_dim != dim:
+            raise ValueError(
+                f"MLPAttention without project_query compares h_t with the target element-wise, so it needs "
+                f"target_dim ({target_dim}) == dim ({dim}); pass project_query=True to project the target"
+            )
+        self.query = nn.Sequential(nn.Linear(target_dim, dim), nn.PReLU(dim, init=0.25)) if project_query else None
         self.unit = LocalActivationUnit(dim, hidden, activation, normalize=None)
 
     def scores(self, states: torch.Tensor, target: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
@@ -135,13 +152,14 @@ class MLPAttention(nn.Module):
 
         Args:
             states: interest states.  # [B, L, H]
-            target: target item vectors.  # [B, H]
+            target: target item vectors.  # [B, D]
             mask: 0/1 float mask of valid steps.  # [B, L]
 
         Returns:
             Scores.  # [B, L]
         """
-        return self.unit(states, target, mask)  # [B, L]
+        query = target if self.query is None else self.query(target)  # [B, H]
+        return self.unit(states, query, mask)  # [B, L]
 
     def forward(
         self, states: torch.Tensor, target: torch.Tensor, mask: torch.Tensor, temperature: float = 1.0
@@ -150,7 +168,7 @@ class MLPAttention(nn.Module):
 
         Args:
             states: interest states.  # [B, L, H]
-            target: target item vectors.  # [B, H]
+            target: target item vectors.  # [B, D]
             mask: 0/1 float mask of valid steps.  # [B, L]
             temperature: divides the scores (1 in the model; the widget varies it).
 
@@ -161,15 +179,21 @@ class MLPAttention(nn.Module):
         return normalize_scores(self.scores(states, target, mask) / temperature, mask, self.normalize)  # [B, L]
 
 
+AttentionKind = Literal["bilinear", "mlp", "released"]
+
+
 def make_attention(
-    kind: Literal["bilinear", "mlp"], state_dim: int, target_dim: int, normalize: AttentionNorm = "softmax"
+    kind: AttentionKind, state_dim: int, target_dim: int, normalize: AttentionNorm = "softmax"
 ) -> BilinearAttention | MLPAttention:
     """DIEN's attention by name.
 
     Args:
-        kind: ``"bilinear"`` (paper, Eq. 13) or ``"mlp"`` (DIN's activation unit, public code).
+        kind: ``"bilinear"`` (paper, Eq. 13: ``h_t W e_a``), ``"mlp"`` (DIN's activation unit with
+            Dice on ``[h_t, e_a, ...]``, DeepCTR's form) or ``"released"`` (the authors' released
+            code: the target projected to the state width with a PReLU, then an 80-40 MLP with
+            sigmoid activations).
         state_dim: width of the interest states.
-        target_dim: width of the target vector (the MLP form needs it equal to ``state_dim``).
+        target_dim: width of the target vector (``"mlp"`` needs it equal to ``state_dim``).
         normalize: ``"softmax"`` or ``"sigmoid"``.
 
     Returns:
@@ -180,8 +204,11 @@ def make_attention(
     """
     if kind == "bilinear":
         return BilinearAttention(state_dim, target_dim, normalize)
+    if kind == "released":
+        return MLPAttention(state_dim, activation="sigmoid", normalize=normalize, target_dim=target_dim,
+                            project_query=True)
     if kind != "mlp":
-        raise ValueError(f"attention must be 'bilinear' or 'mlp', got {kind!r}")
+        raise ValueError(f"attention must be 'bilinear', 'mlp' or 'released', got {kind!r}")
     if state_dim != target_dim:
         raise ValueError(
             f"attention='mlp' compares h_t with the target element-wise, so it needs the state width "

@@ -6,11 +6,20 @@ four cells over the extractor states ``h_t`` with the attention ``a_t`` (MODEL_S
 * ``GRUCell``  -- no attention (the baseline the widget compares against);
 * ``AIGRUCell`` -- the input is scaled, ``i'_t = a_t * h_t``, then a standard GRU;
 * ``AGRUCell``  -- attention replaces the update gate, ``h'_t = (1 - a_t) * h'_{t-1} + a_t * h~'_t``;
-* ``AUGRUCell`` -- attention scales the update gate, ``u~'_t = a_t * u'_t`` (paper, default), or
-  the TensorFlow keep-gate form of the authors' and DeepCTR's code (``gate="tf-keep"``).
+* ``AUGRUCell`` -- attention scales the update gate: ``u~'_t = a_t * u'_t`` as printed in the paper
+  (``gate="paper"``), or the keep-gate form the authors' released code computes
+  (``gate="tf-keep"``: ``u~'_t = 1 - (1 - a_t)(1 - u'_t)``, see :func:`scale_update_gate`).
+
+Each step is written as the paper prints it -- ``r``, ``u``, ``h~`` and the update
+``h' = (1 - u~) * h + u~ * h~`` (:func:`gru_update`); ``fused=True`` computes the same update with one
+``torch.lerp`` (the fast path, equal up to rounding). Two details of the released TensorFlow code are
+options of every cell: ``reset="before"`` applies the reset gate to the state *before* the recurrent
+matmul (``h~ = tanh(W_h x + U_h (r * h) + b)``, TensorFlow's ``GRUCell``; PyTorch and cuDNN apply it
+after, ``r * (U_h h + b)``), and ``gate_bias=1.0`` starts the bias of the reset gate and of the keep
+gate ``1 - u`` at 1 (TensorFlow's default: the state is mostly kept at the start of training).
 
 Every cell splits its work in two: ``project`` computes the input projections of all time steps
-in one matmul, ``step`` does the sequential part (one ``h @ W_hh`` plus element-wise ops).
+in one matmul, ``step`` does the sequential part (the recurrent matmuls plus element-wise ops).
 :func:`evolve` runs the time loop; padded steps never change the state.
 """
 
@@ -23,10 +32,28 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from seqlib.checks import positive_int
+from seqlib.checks import check_float, positive_int
 from seqlib.data.batch import length_mask
 
 Gate = Literal["paper", "tf-keep"]
+Reset = Literal["after", "before"]
+
+
+def gru_update(h: torch.Tensor, h_tilde: torch.Tensor, u_tilde: torch.Tensor, fused: bool = False) -> torch.Tensor:
+    """The GRU state update ``h' = (1 - u~) * h + u~ * h~`` (DIEN Eq. 16 with ``u~``, Eq. 4 with ``u``).
+
+    Args:
+        h: previous state.  # [B, H]
+        h_tilde: candidate state ``h~``.  # [B, H]
+        u_tilde: the update gate actually applied (``u``, ``a * u``, ...).  # [B, H]
+        fused: compute it as ``torch.lerp(h, h~, u~)`` (one kernel; equal up to rounding).
+
+    Returns:
+        The new state.  # [B, H]
+    """
+    if fused:
+        return torch.lerp(h, h_tilde, u_tilde)  # [B, H]
+    return (1 - u_tilde) * h + u_tilde * h_tilde  # [B, H]
 
 
 def scale_update_gate(u: torch.Tensor, a: torch.Tensor, gate: Gate = "paper") -> torch.Tensor:
@@ -52,21 +79,33 @@ class GRUCell(nn.Module):
     """A GRU cell split into ``project`` (all steps at once) and ``step`` (the recurrence).
 
     ``r = sigma(W_r x + U_r h + b_r)``, ``u = sigma(W_u x + U_u h + b_u)``,
-    ``h~ = tanh(W_h x + r * (U_h h + b_hh) + b_ih)``, ``h' = (1 - u) * h + u * h~``
+    ``h~ = tanh(W_h x + r * (U_h h + b_hh) + b_ih)`` (``reset="after"``) or
+    ``h~ = tanh(W_h x + U_h (r * h) + b)`` (``reset="before"``), ``h' = (1 - u) * h + u * h~``
     (``torch.nn.GRUCell``'s equations with ``u = 1 - z``). Ignores the attention.
 
     Args:
         input_size: width of the inputs ``x_t``.
         hidden_size: width of the state.
+        reset: where the reset gate acts: ``"after"`` the recurrent matmul (PyTorch, cuDNN) or
+            ``"before"`` it (TensorFlow's ``GRUCell``, the authors' released code).
+        gate_bias: start value of the bias of the reset gate ``r`` and of the keep gate ``1 - u``
+            (``None``: PyTorch's uniform initialisation like every other parameter; ``1.0``:
+            TensorFlow's ``GRUCell``, so ``r`` starts near ``sigma(1) = 0.73`` and ``u`` near 0.27).
+        fused: compute the update with ``torch.lerp`` (see :func:`gru_update`).
     """
 
     n_gates = 3  # reset, update, candidate
 
-    def __init__(self, input_size: int, hidden_size: int) -> None:
+    def __init__(
+        self, input_size: int, hidden_size: int, reset: Reset = "after", gate_bias: float | None = None,
+        fused: bool = False,
+    ) -> None:
         super().__init__()
         input_size, hidden_size = positive_int("input_size", input_size), positive_int("hidden_size", hidden_size)
+        if reset not in ("after", "before"):
+            raise ValueError(f"reset must be 'after' (PyTorch) or 'before' (TensorFlow), got {reset!r}")
         g = self.n_gates * hidden_size
-        self.hidden_size = hidden_size
+        self.hidden_size, self.reset, self.fused = hidden_size, reset, bool(fused)
         self.weight_ih = nn.Parameter(torch.empty(g, input_size))
         self.weight_hh = nn.Parameter(torch.empty(g, hidden_size))
         self.bias_ih = nn.Parameter(torch.empty(g))
@@ -74,6 +113,13 @@ class GRUCell(nn.Module):
         bound = 1.0 / math.sqrt(hidden_size)
         for p in self.parameters():
             nn.init.uniform_(p, -bound, bound)
+        if gate_bias is not None:
+            gate_bias = check_float("gate_bias", gate_bias)
+            with torch.no_grad():
+                self.bias_hh[: (self.n_gates - 1) * hidden_size] = 0.0  # the gates before the candidate
+                self.bias_ih[:hidden_size] = gate_bias  # reset gate r
+                if self.n_gates == 3:
+                    self.bias_ih[hidden_size: 2 * hidden_size] = -gate_bias  # u = 1 - keep
 
     def project(self, x: torch.Tensor, a: torch.Tensor) -> torch.Tensor:
         """Input projections ``W x + b_ih`` of every step in one matmul.
@@ -88,7 +134,7 @@ class GRUCell(nn.Module):
         return F.linear(x, self.weight_ih, self.bias_ih)  # [*, G * H]
 
     def gates(self, gi: torch.Tensor, h: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """Raw update gate and candidate state.
+        """Update gate ``u`` and candidate state ``h~`` of one step.
 
         Args:
             gi: input projections of this step.  # [B, 3H]
@@ -98,11 +144,17 @@ class GRUCell(nn.Module):
             ``(u, h~)``.  # [B, H] each
         """
         n = self.hidden_size
-        gh = torch.addmm(self.bias_hh, h, self.weight_hh.t())  # [B, 3H]
-        gi_ru, gi_c = gi.split((2 * n, n), dim=1)  # [B, 2H], [B, H]
-        gh_ru, gh_c = gh.split((2 * n, n), dim=1)  # [B, 2H], [B, H]
-        reset, update = torch.sigmoid(gi_ru + gh_ru).chunk(2, dim=1)  # [B, H] each
-        return update, torch.tanh(torch.addcmul(gi_c, reset, gh_c))  # [B, H] each
+        gi_ru, gi_h = gi.split((2 * n, n), dim=1)  # [B, 2H], [B, H]
+        if self.reset == "after":  # one recurrent matmul for all three parts
+            gh_ru, gh_h = F.linear(h, self.weight_hh, self.bias_hh).split((2 * n, n), dim=1)  # [B, 2H], [B, H]
+            r, u = torch.sigmoid(gi_ru + gh_ru).chunk(2, dim=1)  # [B, H] each
+            h_tilde = torch.tanh(gi_h + r * gh_h)  # [B, H]
+        else:  # the candidate's matmul waits for the reset gate
+            w_ru, w_h = self.weight_hh.split((2 * n, n))  # [2H, H], [H, H]
+            b_ru, b_h = self.bias_hh.split((2 * n, n))  # [2H], [H]
+            r, u = torch.sigmoid(gi_ru + F.linear(h, w_ru, b_ru)).chunk(2, dim=1)  # [B, H] each
+            h_tilde = torch.tanh(gi_h + F.linear(r * h, w_h, b_h))  # [B, H]
+        return u, h_tilde
 
     def step(self, gi: torch.Tensor, h: torch.Tensor, a: torch.Tensor) -> tuple[torch.Tensor, ...]:
         """One recurrent step.
@@ -115,8 +167,8 @@ class GRUCell(nn.Module):
         Returns:
             ``(h', u, u~)``: new state, raw update gate, gate actually applied.  # [B, H] each
         """
-        u, candidate = self.gates(gi, h)
-        return torch.lerp(h, candidate, u), u, u
+        u, h_tilde = self.gates(gi, h)
+        return gru_update(h, h_tilde, u, self.fused), u, u
 
     def forward(self, x: torch.Tensor, h: torch.Tensor, a: torch.Tensor) -> torch.Tensor:
         """One step from raw inputs: ``h' = cell(x, h, a)``.
@@ -142,29 +194,35 @@ class AIGRUCell(GRUCell):
 
 
 class AUGRUCell(GRUCell):
-    """AUGRU: the attention scales the update gate, ``u~'_t = a_t * u'_t`` (DIEN 4.3, Eq. 15-16).
+    """AUGRU: the attention scales the update gate (DIEN 4.3, Eq. 15-16).
 
-    ``h'_t = (1 - u~'_t) * h'_{t-1} + u~'_t * h~'_t``: with ``a_t -> 0`` the state is carried
-    unchanged, so behaviours of a drifting interest are skipped. See :func:`scale_update_gate`
-    for ``gate="tf-keep"``, the authors' code form.
+    ``u~'_t = a_t * u'_t`` and ``h'_t = (1 - u~'_t) * h'_{t-1} + u~'_t * h~'_t`` as printed
+    (``gate="paper"``): with ``a_t -> 0`` the state is carried unchanged, so behaviours of a
+    drifting interest are skipped. The authors' released code scales TensorFlow's keep gate
+    instead (``gate="tf-keep"``, :func:`scale_update_gate`): ``a_t -> 0`` gives a plain GRU step
+    and ``a_t -> 1`` replaces the state by the candidate.
 
     Args:
         input_size: width of the inputs.
         hidden_size: width of the state.
         gate: ``"paper"`` (default) or ``"tf-keep"``.
+        reset, gate_bias, fused: as in :class:`GRUCell`.
     """
 
-    def __init__(self, input_size: int, hidden_size: int, gate: Gate = "paper") -> None:
-        super().__init__(input_size, hidden_size)
+    def __init__(
+        self, input_size: int, hidden_size: int, gate: Gate = "paper", reset: Reset = "after",
+        gate_bias: float | None = None, fused: bool = False,
+    ) -> None:
+        super().__init__(input_size, hidden_size, reset, gate_bias, fused)
         if gate not in ("paper", "tf-keep"):
             raise ValueError(f"gate must be 'paper' or 'tf-keep', got {gate!r}")
         self.gate = gate
 
     def step(self, gi: torch.Tensor, h: torch.Tensor, a: torch.Tensor) -> tuple[torch.Tensor, ...]:
         """One AUGRU step; returns ``(h', u, u~)``.  # [B, H] each"""
-        u, candidate = self.gates(gi, h)
-        scaled = scale_update_gate(u, a, self.gate)  # [B, H]
-        return torch.lerp(h, candidate, scaled), u, scaled
+        u, h_tilde = self.gates(gi, h)  # [B, H] each
+        u_tilde = scale_update_gate(u, a, self.gate)  # [B, H]
+        return gru_update(h, h_tilde, u_tilde, self.fused), u, u_tilde
 
 
 class AGRUCell(GRUCell):
@@ -178,23 +236,31 @@ class AGRUCell(GRUCell):
 
     def gates(self, gi: torch.Tensor, h: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """``(u = 1, h~)``; the candidate uses the reset gate only.  # [B, H] each"""
-        gh = torch.addmm(self.bias_hh, h, self.weight_hh.t())  # [B, 2H]
-        gi_r, gi_c = gi.chunk(2, dim=1)  # [B, H] each
-        gh_r, gh_c = gh.chunk(2, dim=1)  # [B, H] each
-        candidate = torch.tanh(torch.addcmul(gi_c, torch.sigmoid(gi_r + gh_r), gh_c))  # [B, H]
-        return torch.ones_like(candidate), candidate
+        n = self.hidden_size
+        gi_r, gi_h = gi.chunk(2, dim=1)  # [B, H] each
+        w_r, w_h = self.weight_hh.split(n)  # [H, H] each
+        b_r, b_h = self.bias_hh.split(n)  # [H] each
+        r = torch.sigmoid(gi_r + F.linear(h, w_r, b_r))  # [B, H]
+        if self.reset == "after":
+            h_tilde = torch.tanh(gi_h + r * F.linear(h, w_h, b_h))  # [B, H]
+        else:
+            h_tilde = torch.tanh(gi_h + F.linear(r * h, w_h, b_h))  # [B, H]
+        return torch.ones_like(h_tilde), h_tilde
 
     def step(self, gi: torch.Tensor, h: torch.Tensor, a: torch.Tensor) -> tuple[torch.Tensor, ...]:
         """One AGRU step; returns ``(h', 1, a)``.  # [B, H] each"""
-        u, candidate = self.gates(gi, h)
-        scaled = a.expand_as(h)  # [B, H]
-        return torch.lerp(h, candidate, a), u, scaled
+        u, h_tilde = self.gates(gi, h)
+        u_tilde = a.expand_as(h)  # [B, H]
+        return gru_update(h, h_tilde, u_tilde, self.fused), u, u_tilde
 
 
 CELLS: dict[str, type[GRUCell]] = {"gru": GRUCell, "aigru": AIGRUCell, "agru": AGRUCell, "augru": AUGRUCell}
 
 
-def make_cell(gru_type: str, input_size: int, hidden_size: int, gate: Gate = "paper") -> GRUCell:
+def make_cell(
+    gru_type: str, input_size: int, hidden_size: int, gate: Gate = "paper", reset: Reset = "after",
+    gate_bias: float | None = None, fused: bool = False,
+) -> GRUCell:
     """Build an evolving-layer cell by name.
 
     Args:
@@ -202,6 +268,7 @@ def make_cell(gru_type: str, input_size: int, hidden_size: int, gate: Gate = "pa
         input_size: width of the inputs.
         hidden_size: width of the state.
         gate: AUGRU's gate form (``"paper"`` or ``"tf-keep"``); only ``"augru"`` accepts ``"tf-keep"``.
+        reset, gate_bias, fused: as in :class:`GRUCell`.
 
     Returns:
         The cell.
@@ -209,10 +276,10 @@ def make_cell(gru_type: str, input_size: int, hidden_size: int, gate: Gate = "pa
     if gru_type not in CELLS:
         raise ValueError(f"gru_type must be one of {sorted(CELLS)}, got {gru_type!r}")
     if gru_type == "augru":
-        return AUGRUCell(input_size, hidden_size, gate)
+        return AUGRUCell(input_size, hidden_size, gate, reset, gate_bias, fused)
     if gate != "paper":
         raise ValueError(f"gate={gate!r} only applies to gru_type='augru'")
-    return CELLS[gru_type](input_size, hidden_size)
+    return CELLS[gru_type](input_size, hidden_size, reset, gate_bias, fused)
 
 
 def evolve(

@@ -45,14 +45,14 @@ def variant_cell(cell: GRUCell, variant: str) -> GRUCell:
         raise ValueError("the gate plot needs a model whose evolving cell has an update gate (not AGRU)")
     n = cell.hidden_size
     if variant == "agru":
-        other = AGRUCell(cell.weight_ih.shape[1], n)
+        other = AGRUCell(cell.weight_ih.shape[1], n, reset=cell.reset)
         rows = torch.cat([torch.arange(n), torch.arange(2 * n, 3 * n)])  # reset and candidate rows
         other.load_state_dict({k: v[rows] for k, v in cell.state_dict().items()})
         return other
     if variant not in ("gru", "augru", "tf-keep"):
         raise ValueError(f"variant must be one of {VARIANTS}, got {variant!r}")
-    other = GRUCell(cell.weight_ih.shape[1], n) if variant == "gru" else AUGRUCell(
-        cell.weight_ih.shape[1], n, gate="paper" if variant == "augru" else "tf-keep")
+    other = GRUCell(cell.weight_ih.shape[1], n, reset=cell.reset) if variant == "gru" else AUGRUCell(
+        cell.weight_ih.shape[1], n, gate="paper" if variant == "augru" else "tf-keep", reset=cell.reset)
     other.load_state_dict(cell.state_dict())
     return other
 
