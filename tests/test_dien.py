@@ -719,3 +719,22 @@ def test_ablation_script_tiny_end_to_end(tmp_path):
 def test_ablation_script_tiny_needs_a_folder():
     done = subprocess.run([sys.executable, str(ABLATION), "--tiny"], cwd=ROOT, capture_output=True, text=True)
     assert done.returncode == 2 and "--out" in done.stderr
+
+
+def test_plot_margin_sweep_draws_the_per_seed_margins():
+    import pandas as pd
+
+    from seqlib.viz.dien import plot_margin_sweep
+
+    runs = pd.DataFrame({
+        "value": [2, 2, 2, 2, 6, 6, 6, 6], "seed": [0, 0, 1, 1] * 2, "model": ["dien", "gru"] * 4,
+        "auc": [0.80, 0.79, 0.82, 0.80, 0.85, 0.80, 0.87, 0.81],
+    })
+    fig = plot_margin_sweep(runs, "dien", ["gru"])
+    line = fig.axes[0].lines[0]
+    assert list(line.get_xdata()) == [2, 6]
+    np.testing.assert_allclose(np.asarray(line.get_ydata(), dtype=float), [0.015, 0.055])  # mean over seeds of the per-seed margins
+    with pytest.raises(ValueError, match=r"no runs of \['din'\]"):
+        plot_margin_sweep(runs, "dien", ["din"])
+    with pytest.raises(ValueError, match="columns"):
+        plot_margin_sweep(runs.drop(columns="seed"), "dien", ["gru"])
