@@ -163,7 +163,8 @@ def test_bad_parts_and_edges_are_named() -> None:
 
 def test_long_text_wraps_and_the_box_grows() -> None:
     short = draw_architecture("x", [[Part("a", "tower", "A", "[B, D]")]], [], legend=())
-    long = draw_architecture("x", [[Part("a", "tower", "A", "a long description " * 8 + "[B, K, T, D]")]], [], legend=())
+    text = "a long description " * 8 + "[B, K, T, D]"
+    long = draw_architecture("x", [[Part("a", "tower", "A", text)]], [], legend=())
     assert long.get_size_inches()[1] > short.get_size_inches()[1]
     body = [t.get_text() for t in long.axes[0].texts if t.get_fontsize() < 11][0]
     assert body.count("\n") >= 2 and "[B, K, T, D]" in body, "wrapped, and a shape kept on one line"

@@ -320,6 +320,8 @@ def test_architecture_figures_open_the_chapter_and_fit_a_phone(name: str, built_
         assert len(found) == 1, f"{name}: {len(found)} images titled {title!r}"
         image = found[0]
         assert image["natural"] > 0 and image["naturalHeight"] > 0, f"{name}: {title!r} did not load"
-        assert image["width"] <= image["box"] + 1, f"{name}: {title!r} is {image['width']} px wide in a {image['box']} px box"
+        assert image["width"] <= image["box"] + 1, (
+            f"{name}: {title!r} is {image['width']} px wide in a {image['box']} px box")
         assert image["width"] >= 0.8 * image["natural"], (
-            f"{name}: {title!r} is shrunk from {image['natural']} to {image['width']} px on a phone; its text gets too small")
+            f"{name}: {title!r} is shrunk from {image['natural']} to {image['width']} px on a phone; "
+            "its text gets too small")

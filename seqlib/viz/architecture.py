@@ -234,7 +234,10 @@ def _draw_edge(ax: object, src: tuple[float, float, float, float], dst: tuple[fl
     sl, sb, sw, sh = src
     dl, db, dw, dh = dst
     if abs(sb - db) < 1e-9:  # same row
-        start, end = ((sl + sw, sb + sh / 2), (dl, db + dh / 2)) if sl < dl else ((sl, sb + sh / 2), (dl + dw, db + dh / 2))
+        if sl < dl:
+            start, end = (sl + sw, sb + sh / 2), (dl, db + dh / 2)
+        else:
+            start, end = (sl, sb + sh / 2), (dl + dw, db + dh / 2)
     elif sb > db:  # downwards
         # Aim at the horizontal overlap of the two boxes when there is one, else centre to centre.
         lo, hi = max(sl, dl), min(sl + sw, dl + dw)
@@ -389,9 +392,11 @@ def dsin_figure() -> Figure:
               "self-attention and FFN per session, masked average: $I_k$ [B, K, D]", "Layer 2", 0.3, 0.56)],
         [Part("lstm", "recurrent", "Session interest interacting", "Bi-LSTM over $I_1 \\ldots I_K$: $H_k$ [B, K, 2H]",
               "Layer 3", 0.5, 0.4)],
-        [Part("act_i", "attention", "Activation over $I_k$", "$a^I_k=\\mathrm{softmax}_k(I_k W^I X^I)$ → $U^I$ [B, D]",
+        [Part("act_i", "attention", "Activation over $I_k$",
+              "$a^I_k=\\mathrm{softmax}_k(I_k W^I X^I)$ → $U^I$ [B, D]",
               "Layer 4", 0.2, 0.38),
-         Part("act_h", "attention", "Activation over $H_k$", "$a^H_k=\\mathrm{softmax}_k(H_k W^H X^I)$ → $U^H$ [B, 2H]",
+         Part("act_h", "attention", "Activation over $H_k$",
+              "$a^H_k=\\mathrm{softmax}_k(H_k W^H X^I)$ → $U^H$ [B, 2H]",
               "Layer 4", 0.7, 0.56)],
         *_tower("$e_{user}$, $X^I$, $U^I$, $U^H$", "[B, d + 2D + 2H]"),
     ]
@@ -429,7 +434,8 @@ def dsin_sessions_figure(gap_minutes: float = 30, n_sessions: int = 5, per_sessi
             threshold that does not separate the example's sessions (not within 8 to 84 minutes).
     """
     if n_sessions < 5 or per_session < 4:
-        raise ValueError(f"need n_sessions >= 5 and per_session >= 4 to hold the example, got {n_sessions}, {per_session}")
+        raise ValueError(f"need n_sessions >= 5 and per_session >= 4 to hold the example, "
+                         f"got n_sessions={n_sessions}, per_session={per_session}")
     if not 8 <= gap_minutes <= 84:
         raise ValueError(f"gap_minutes must lie between the example's gaps (8 to 84 minutes), got {gap_minutes}")
     sessions = EXAMPLE_SESSIONS
