@@ -168,3 +168,27 @@ def test_long_text_wraps_and_the_box_grows() -> None:
     assert long.get_size_inches()[1] > short.get_size_inches()[1]
     body = [t.get_text() for t in long.axes[0].texts if t.get_fontsize() < 11][0]
     assert body.count("\n") >= 2 and "[B, K, T, D]" in body, "wrapped, and a shape kept on one line"
+
+
+# The figures each chapter opens with, right after its (hidden) set-up cell, in this order.
+CHAPTER_FIGURES = {
+    "01_behavior_sequences": ["base_model_figure"],
+    "02_din": ["din_figure"],
+    "03_dien": ["dien_figure"],
+    "04_dsin": ["dsin_sessions_figure", "dsin_figure"],
+}
+
+
+@pytest.mark.parametrize("chapter", list(CHAPTER_FIGURES))
+def test_chapter_opens_with_its_figures_code_hidden_and_captioned(chapter: str) -> None:
+    nb = nbformat.read(BOOK / f"{chapter}.ipynb", as_version=4)
+    code = [i for i, cell in enumerate(nb.cells) if cell.cell_type == "code"]
+    for k, function in enumerate(CHAPTER_FIGURES[chapter]):
+        index = code[1 + k]  # code[0] is the Colab set-up cell
+        cell = nb.cells[index]
+        assert cell.source.rstrip().endswith(f"{function}()"), f"{chapter}: code cell {1 + k} does not draw {function}"
+        assert "remove-input" in cell.metadata.get("tags", []), f"{chapter}: the figure's code should be hidden"
+        caption = nb.cells[index + 1]
+        assert caption.cell_type == "markdown" and caption.source.startswith("*"), (
+            f"{chapter}: no caption under {function}")
+        assert "\n\n" not in caption.source.strip(), f"{chapter}: the caption of {function} should be one paragraph"
