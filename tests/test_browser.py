@@ -24,11 +24,19 @@ ROOT = Path(__file__).resolve().parents[1]
 # Chapter 1 draws one Taobao shopper's timeline only when the Taobao file is there.
 PAGES: dict[str, dict[str, int]] = {
     "intro": {"min_figures": 0, "viewers": 0},
-    "01_behavior_sequences": {"min_figures": 4 + taobao_available(), "viewers": 1},
-    "02_din": {"min_figures": 5, "viewers": 1},
-    "03_dien": {"min_figures": 3, "viewers": 1},
-    "04_dsin": {"min_figures": 4, "viewers": 1},
+    "01_behavior_sequences": {"min_figures": 5 + taobao_available(), "viewers": 1},
+    "02_din": {"min_figures": 6, "viewers": 1},
+    "03_dien": {"min_figures": 4, "viewers": 1},
+    "04_dsin": {"min_figures": 6, "viewers": 1},
     "05_comparison": {"min_figures": 4, "viewers": 0},
+}
+# The architecture figures at the top of each model chapter (seqlib.viz.architecture), found by their
+# alt text, which the build takes from the figure's title.
+ARCHITECTURE: dict[str, list[str]] = {
+    "01_behavior_sequences": ["Base model architecture"],
+    "02_din": ["DIN architecture"],
+    "03_dien": ["DIEN architecture"],
+    "04_dsin": ["DSIN sessions", "DSIN architecture"],
 }
 LOCAL_HOSTS = {"127.0.0.1", "localhost"}
 ARTICLE = "article.bd-article"
@@ -286,3 +294,34 @@ def test_equations_typeset_offline(visit: tuple[str, PageVisit]) -> None:
         f"document.querySelectorAll('{ARTICLE} .math mjx-container').length",
         timeout=20_000,
     )
+
+
+@pytest.mark.parametrize("name", list(ARCHITECTURE))
+def test_architecture_figures_open_the_chapter_and_fit_a_phone(name: str, built_book: Path, browser: object,
+                                                               book_server: str) -> None:
+    """Each chapter opens with its architecture figures; on a phone each has loaded, is no wider than
+    its box and is shrunk by at most a fifth (its text stays readable)."""
+    context, seen = open_page(browser, book_server, name, PHONE)
+    try:
+        images = seen.page.eval_on_selector_all(
+            f"{ARTICLE} img",
+            """imgs => imgs.map(img => ({alt: img.getAttribute('alt') || '', natural: img.naturalWidth,
+                naturalHeight: img.naturalHeight, width: img.getBoundingClientRect().width,
+                box: img.parentElement.getBoundingClientRect().width}))""",
+        )
+    finally:
+        context.close()
+    titles = ARCHITECTURE[name]
+    leading = [image["alt"] for image in images[: len(titles)]]
+    assert all(alt.startswith(title) for alt, title in zip(leading, titles)), (
+        f"{name}: the page should open with {titles}, its first images are {leading}")
+    for title in titles:
+        found = [image for image in images if image["alt"].startswith(title)]
+        assert len(found) == 1, f"{name}: {len(found)} images titled {title!r}"
+        image = found[0]
+        assert image["natural"] > 0 and image["naturalHeight"] > 0, f"{name}: {title!r} did not load"
+        assert image["width"] <= image["box"] + 1, (
+            f"{name}: {title!r} is {image['width']} px wide in a {image['box']} px box")
+        assert image["width"] >= 0.8 * image["natural"], (
+            f"{name}: {title!r} is shrunk from {image['natural']} to {image['width']} px on a phone; "
+            "its text gets too small")

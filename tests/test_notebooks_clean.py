@@ -89,3 +89,96 @@ def test_live_widgets_are_hidden_and_followed_by_a_static_viewer(path: Path) -> 
         assert {"skip-execution", "remove-output"} <= tags, f"widget cell {index} is tagged {sorted(tags)}"
         following = code[index + 1].source if index + 1 < len(code) else ""
         assert "frame_viewer(" in following, f"widget cell {index} is not followed by a frame_viewer cell"
+
+
+# Names of documents and files in the prose: a path (``benchmarks/quality.py``), a file name
+# (``UserBehavior.csv``), a dotted ``seqlib`` name, an ALL_CAPS_NAME (``MODEL_SPEC``) or a phrase
+# pointing at a design document. Each must be in the book or the repository.
+PATH_NAME = re.compile(r"(?<![\w/.:-])((?:[\w.-]+/)*[\w-]+\.(?:py|md|ipynb|json|ya?ml|csv|txt|toml|cfg|bib))\b")
+REPO_PATH = re.compile(r"(?<![\w./-])((?:seqlib|benchmarks|tools|tests|book|_static)/[\w./-]*\w)")
+DOTTED = re.compile(r"\bseqlib(?:\.\w+)+")
+CAPS_NAME = re.compile(r"\b[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+\b")
+DESIGN_DOC = re.compile(r"\b(?:model|design)\s+spec(?:ification)?s?\b|\bdesign\s+doc(?:ument)?s?\b", re.IGNORECASE)
+# Files the book tells the reader to fetch themselves (named with where they come from).
+EXTERNAL_FILES = {"UserBehavior.csv"}  # Taobao UserBehavior, from Tianchi (chapter 1 and the intro)
+PROSE = [*NOTEBOOKS, BOOK / "intro.md"]
+MATH = re.compile(r"\$\$.*?\$\$|\$[^$\n]+\$", re.DOTALL)
+
+
+def markdown_of(path: Path) -> str:
+    """The prose of a chapter (its markdown cells) or of a Markdown page."""
+    if path.suffix == ".ipynb":
+        nb = nbformat.read(path, as_version=4)
+        text = "\n".join(cell.source for cell in nb.cells if cell.cell_type == "markdown")
+    else:
+        text = path.read_text(encoding="utf-8")
+    return text
+
+
+def _repository_code() -> str:
+    return "\n".join(p.read_text(encoding="utf-8") for folder in ("seqlib", "benchmarks", "tools", "tests")
+                     for p in (ROOT / folder).rglob("*.py") if p.name != "test_notebooks_clean.py")
+
+
+def _resolves(dotted: str) -> bool:
+    """Whether ``seqlib.a.b.c`` names a module or an attribute of one."""
+    import importlib
+
+    parts = dotted.split(".")
+    for cut in range(len(parts), 0, -1):
+        try:
+            obj = importlib.import_module(".".join(parts[:cut]))
+        except ImportError:
+            continue
+        for name in parts[cut:]:
+            if not hasattr(obj, name):
+                return False
+            obj = getattr(obj, name)
+        return True
+    return False
+
+
+def missing_documents(text: str, code: str) -> list[str]:
+    """The documents, files and names ``text`` points to that are not in the book or the repository.
+
+    Args:
+        text: prose (Markdown).
+        code: the repository's source, where an ALL_CAPS_NAME (e.g. an environment variable) must
+            occur as a string literal.
+
+    Returns:
+        One line per missing name, saying what it is.
+    """
+    text = re.sub(r"https?://\S+", "", text)  # a web address names no file of ours
+    problems = []
+    for name in sorted(set(PATH_NAME.findall(text)) | set(REPO_PATH.findall(text))):
+        if "/" in name:
+            if not ((ROOT / name).exists() or (BOOK / name).exists()):
+                problems.append(f"path {name} is not in the repository")
+        elif name not in EXTERNAL_FILES and not any(ROOT.glob(f"**/{name}")):
+            problems.append(f"file {name} is not in the repository")
+    for name in sorted(set(DOTTED.findall(text))):
+        if not _resolves(name):
+            problems.append(f"{name} is not a seqlib module or attribute")
+    for name in sorted(set(CAPS_NAME.findall(MATH.sub("", text)))):
+        if f'"{name}"' not in code and f"'{name}'" not in code and not any(ROOT.glob(f"**/{name}*")):
+            problems.append(f"{name} is neither in the code nor a file of the repository")
+    problems += [f"{m.group(0)!r} points to a document the book does not have" for m in DESIGN_DOC.finditer(text)]
+    return problems
+
+
+def test_missing_documents_are_found() -> None:
+    code = _repository_code()
+    text = ("See MODEL_SPEC's last section, the model spec, docs/DESIGN.md, NOTES.md, "
+            "seqlib/nowhere.py and `seqlib.metrics.no_such_metric`.")
+    found = missing_documents(text, code)
+    assert len(found) == 6, found
+    fine = ("`benchmarks/quality.py`, `seqlib/data/samples.py`, `seqlib.metrics.gauc`, UserBehavior.csv "
+            "and $SEQLIB_DATA_DIR are all there; so is https://example.org/SPEC_FILE.md.")
+    assert missing_documents(fine, code) == []
+
+
+@pytest.mark.parametrize("path", PROSE, ids=lambda p: p.name)
+def test_prose_names_only_documents_that_exist(path: Path) -> None:
+    problems = missing_documents(markdown_of(path), _repository_code())
+    assert not problems, f"{path.name} names what the book and repository lack: {problems}"

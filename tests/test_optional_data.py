@@ -18,7 +18,8 @@ def test_missing_file_prints_where_and_what(tmp_path: Path, monkeypatch: pytest.
     assert have_taobao("one shopper's timeline.") is False
     out = capsys.readouterr().out
     assert out.count("\n") == 1, f"one sentence on one line, got {out!r}"
-    assert str(tmp_path / "taobao" / "UserBehavior.csv") in out
+    assert "$SEQLIB_DATA_DIR/taobao/UserBehavior.csv" in out
+    assert str(tmp_path) not in out, "the built book must not print the builder's local data path"
     assert TAOBAO_URL in out
     assert out.startswith("Skipped, no Taobao file: to see one shopper's timeline, put UserBehavior.csv"), out
     assert out.rstrip().endswith("and run this again."), out

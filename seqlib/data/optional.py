@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from seqlib.data.paths import DATA_DIR_ENV, env_data_dir
+from seqlib.data.paths import DATA_DIR_ENV
 from seqlib.data.taobao import _find_file as _find_taobao_file
 
 TAOBAO_URL = "https://tianchi.aliyun.com/dataset/649"
@@ -52,15 +52,17 @@ def taobao_missing_note(shows: str) -> str:
         shows: what the section would show with the file, e.g. ``"one shopper's history"``.
 
     Returns:
-        One sentence: where to put the file, where to get it and what it would show.
+        One sentence: where to put the file (as ``$SEQLIB_DATA_DIR/taobao/UserBehavior.csv``, never
+        an absolute local path), where to get it and what it would show.
 
     Raises:
         ValueError: ``shows`` is empty.
     """
     if not shows.strip():
         raise ValueError("shows must say what the Taobao section would show, got an empty string")
-    folder = env_data_dir()
-    where = f"{folder / TAOBAO_RELATIVE}" if folder is not None else f"${DATA_DIR_ENV}/{TAOBAO_RELATIVE.as_posix()}"
+    # Named through the variable, never as this machine's absolute path: the sentence is printed
+    # into the built book, where a builder's local folder means nothing to a reader.
+    where = f"${DATA_DIR_ENV}/{TAOBAO_RELATIVE.as_posix()}"
     return (
         f"Skipped, no Taobao file: to see {shows.strip().rstrip('.')}, put UserBehavior.csv (free with a "
         f"Tianchi login at {TAOBAO_URL}; any head slice works) at {where} and run this again."

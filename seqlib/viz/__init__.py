@@ -1,5 +1,6 @@
 """Plots (matplotlib figures) and the kernel-free frame viewer used by the book's chapters."""
 
+from seqlib.viz.architecture import base_model_figure, dien_figure, din_figure, dsin_figure, dsin_sessions_figure
 from seqlib.viz.compare import plot_comparison, plot_slice_effect, plot_train_time
 from seqlib.viz.data import log_summary, padding_frames, plot_history, plot_padding, plot_sequence_stats
 from seqlib.viz.din import attention_frames, plot_attention, plot_intensity
@@ -10,6 +11,7 @@ from seqlib.viz.viewer import FrameViewer, figure_to_png, frame_viewer
 __all__ = [
     "FrameViewer",
     "attention_frames",
+    "base_model_figure", "din_figure", "dien_figure", "dsin_figure", "dsin_sessions_figure",
     "plot_attention",
     "plot_intensity",
     "figure_to_png",
