@@ -15,6 +15,7 @@ from torch import nn
 
 from seqlib.data.batch import Batch
 from seqlib.data.samples import SampleSet, Vocab
+from seqlib.evaluation import load_samples
 from seqlib.models.registry import create
 from seqlib.train import evaluate, fit
 
@@ -26,8 +27,6 @@ CHECK_SEEDS = (0, 1)
 
 def planted(dataset: str) -> tuple[SampleSet, SampleSet]:
     """The chapter's planted ``(train, test)`` samples (``load_samples(dataset)``, cached)."""
-    from seqlib.evaluation import load_samples  # evaluation imports the models; import it late
-
     return load_samples(dataset)
 
 
