@@ -17,7 +17,7 @@ import torch
 from seqlib.checks import check_int, positive_int
 from seqlib.data.samples import SampleSet, build_samples
 from seqlib.data.synthetic import SyntheticData, make_synthetic
-from seqlib.models.registry import available, create
+from seqlib.models.registry import available, create, importable
 from seqlib.train import evaluate, fit
 
 # Sample settings per data set: the same split and history length for every model. "source" is
@@ -151,7 +151,8 @@ def compare_models(
             processes with one torch thread each (on a 2-core machine, 2 workers finish a
             comparison about 1.5 times sooner than one process with 2 threads). A run's result
             does not depend on which worker ran it. In a script, call ``compare_models`` under
-            ``if __name__ == "__main__":`` (worker processes import the script).
+            ``if __name__ == "__main__":`` (worker processes import the script). A model
+            class defined in a notebook or script trains only with ``workers=1``.
         keep_models: also return the trained models, in eval mode, as
             ``results.attrs["models"][(label, seed)]``.
 
@@ -177,6 +178,12 @@ def compare_models(
     if repeated:
         raise ValueError(f"repeated seed(s) {repeated}: each run would merge into one row; list each seed once")
     workers = positive_int("workers", workers)
+    in_process_only = sorted({name for name, _ in specs.values() if not importable(name)})
+    if workers > 1 and in_process_only:
+        raise ValueError(
+            f"model(s) {in_process_only} are defined in a notebook or script, which compare_models' worker "
+            "processes cannot import; pass workers=1 to train every run in this process"
+        )
     if data is not None and (not isinstance(data, (tuple, list)) or len(data) != 2):
         raise ValueError("data must be a (train, test) pair of SampleSets, e.g. data=build_samples(log)")
     train, test = data if data is not None else load_samples(dataset)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Literal, Sequence
+from typing import Callable, Literal, Sequence
 
 import torch
 from torch import nn
@@ -45,6 +45,49 @@ class CTRModel(nn.Module):
     def forward(self, batch: Batch) -> torch.Tensor:
         """Click logits.  # [B]"""
         raise NotImplementedError
+
+    def explain(self, batch: Batch) -> torch.Tensor:
+        """How much each behaviour counted for each sample's candidate: one method, every model.
+
+        The weight is the one the model itself gives the behaviour when it pools the history
+        for the candidate, read in eval mode without gradients: the base model's pooling weights
+        (1 each for the sum, ``1 / n`` for the mean, the same for every candidate); DIN's
+        activation weights ``w_j`` (:meth:`DIN.attention`: raw, of any sign, unless the model
+        was built with ``normalize="softmax"``); DIEN's
+        attention ``a_t`` (softmax over the valid steps); DSIN's session attention ``a_k`` of
+        ``U^I`` shared equally by the behaviours of session ``k`` (sums to 1 over the sessions'
+        behaviours). A new model implements it for its own pooling (chapter 5's exercise).
+
+        Args:
+            batch: a batch; its ``item``/``cate`` are the candidates.
+
+        Returns:
+            One weight per behaviour position of the tensor the model reads, exactly 0 where
+            that position is padding: ``[B, L]`` over ``batch.hist_item`` for models that read
+            the history, ``[B, K, T]`` over ``batch.sess_item`` for DSIN (see
+            :meth:`explain_mask`).
+
+        Raises:
+            NotImplementedError: the model does not define it (the message names the class).
+        """
+        raise NotImplementedError(
+            f"{type(self).__name__} does not implement explain(batch): return the weight each behaviour gets "
+            "for the candidate, shaped like explain_mask(batch) and 0 on padding"
+        )
+
+    def explain_mask(self, batch: Batch) -> torch.Tensor:
+        """The valid positions :meth:`explain` scores: ``batch.hist_mask`` here.  # [B, L]"""
+        return batch.hist_mask
+
+    def in_eval(self, fn: Callable[[Batch], torch.Tensor], batch: Batch) -> torch.Tensor:
+        """``fn(batch)`` in eval mode without gradients; the model's mode is restored afterwards."""
+        was_training = self.training
+        self.eval()
+        try:
+            with torch.no_grad():
+                return fn(batch)
+        finally:
+            self.train(was_training)
 
     def history(self, batch: Batch) -> torch.Tensor:
         """The behaviour vectors ``e_j`` of the history (with the feedback feature, if any).  # [B, L, D]"""
@@ -132,3 +175,11 @@ class BaseModel(CTRModel):
             pooled = pooled / mask.sum(dim=1, keepdim=True).clamp(min=1.0)
         x = torch.cat([self.user(batch.user), target, pooled], dim=-1)  # [B, dim + 2D]
         return self.tower(x).squeeze(-1)  # [B]
+
+    def explain(self, batch: Batch) -> torch.Tensor:
+        """The pooling weights: 1 per valid behaviour (sum) or ``1 / n`` (mean), whatever the
+        candidate (the bottleneck DIN removes).  # [B, L]"""
+        mask = batch.hist_mask  # [B, L]
+        if self.pooling == "mean":
+            return mask / mask.sum(dim=1, keepdim=True).clamp(min=1.0)
+        return mask.clone()
