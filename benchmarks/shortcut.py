@@ -8,7 +8,8 @@ occur there (:func:`seqlib.data.build_samples`, :func:`seqlib.data.samples.in_hi
 This script trains base, DIN, DIEN and DSIN on the Taobao slice under both rules, with the
 chapters' budget (:func:`seqlib.evaluation.compare_models` defaults: early stopping on the
 validation split, patience 2, at most 30 epochs), one torch thread, one run at a time, and
-saves the record ``taobao-shortcut`` (:mod:`seqlib.records`) after every (rule, seed), so an
+saves the record ``taobao-shortcut`` (:mod:`seqlib.records`; its settings hold each rule's
+in-history rates per split and label) after every (rule, seed), so an
 interrupted command keeps what it finished and ``--resume`` goes on from there.
 
 Usage:
@@ -28,6 +29,7 @@ from typing import Any
 import pandas as pd
 import torch
 
+from seqlib.data.samples import in_history_rates
 from seqlib.evaluation import compare_models, format_table, load_samples, summarize
 from seqlib.records import RESULTS_DIR, load_record, save_record
 
@@ -57,6 +59,12 @@ def main(argv: list[str] | None = None) -> None:
     settings: dict[str, Any] = {"dataset": "taobao", "rules": list(args.rules), "budget": "compare_models defaults "
                                 "(early stopping: patience 2, at most 30 epochs, batch 512, lr 3e-3, dim 8)",
                                 "sample_seed": 0}
+    # How often the candidate is already in the history, per rule, split and label (the shortcut).
+    settings["in_history_rates"] = {
+        rule: in_history_rates(dict(zip(("train", "test"), load_samples("taobao", negatives=rule))))
+        [["positives", "negatives"]].round(4).to_dict("index")
+        for rule in args.rules
+    }
     runs: list[dict[str, Any]] = []
     earlier, command = 0.0, ""
     if args.resume and (folder / f"{NAME}.json").is_file():
