@@ -708,7 +708,7 @@ def _draw_matched(
     return neg  # the rest (histories holding only the positive): their unseen draw
 
 
-def in_history_rates(splits: dict[str, SampleSet], batch_size: int = 8192) -> pd.DataFrame:
+def in_history_rates(splits: dict[str, SampleSet]) -> pd.DataFrame:
     """How often a sample's candidate item is already in its history, per split and label.
 
     When this share differs between positives and negatives, "the candidate is in the history"
@@ -718,13 +718,12 @@ def in_history_rates(splits: dict[str, SampleSet], batch_size: int = 8192) -> pd
 
     Args:
         splits: named sample sets, e.g. ``{"train": train, "test": test}``.
-        batch_size: samples gathered at a time.
 
     Returns:
         One row per split (index ``split``): ``positives`` and ``negatives`` (shares of samples
-        with label 1 and 0 whose item is among their ``max_len`` history behaviours, NaN when a
-        split has no such samples), ``gap`` (positives minus negatives), ``n_positives`` and
-        ``n_negatives``.
+        with label 1 and 0 whose item is among their history's behaviours, the ``max_len``
+        most recent ones a model sees; NaN when a split has no such samples), ``gap``
+        (positives minus negatives), ``n_positives`` and ``n_negatives``.
 
     Raises:
         ValueError: ``splits`` is empty or holds something other than sample sets.
@@ -735,11 +734,10 @@ def in_history_rates(splits: dict[str, SampleSet], batch_size: int = 8192) -> pd
     for name, part in splits.items():
         if not isinstance(part, SampleSet):
             raise ValueError(f"splits[{name!r}] must be a SampleSet, got {type(part).__name__}")
-        hits, labels = [], []
-        for batch in part.batches(batch_size):
-            hits.append(((batch.hist_item == batch.item.unsqueeze(1)) & (batch.hist_item > 0)).any(dim=1))  # [B]
-            labels.append(batch.label)  # [B]
-        hit, label = torch.cat(hits).numpy(), torch.cat(labels).numpy()
+        s = part._samples
+        offset = _match_offset(s["item"].numpy(), s["hist_end"].numpy(), s["hist_len"].numpy(),
+                               part._events["item"].numpy())  # [N] the batches' history, hist_item
+        hit, label = offset >= 0, s["label"].numpy()
         pos, neg = hit[label == 1], hit[label == 0]
         rates = [float(x.mean()) if len(x) else float("nan") for x in (pos, neg)]
         rows.append({"split": name, "positives": rates[0], "negatives": rates[1], "gap": rates[0] - rates[1],
