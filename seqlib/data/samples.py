@@ -316,10 +316,11 @@ def build_samples(
     every row is an interaction) gives each row a positive sample and one negative sample at the
     same time with the same history, whose target (``frame.sampled`` is True) is never the positive
     and is drawn so that "the target is already in the history" says nothing about the label: in
-    each period (training, test) a negative is one of the items in its history (the ``max_len``
-    most recent behaviours, one picked at random) as often as the period's positives are, and
-    otherwise an item of the period's behaviours (by ``negatives``) that the user never
-    interacted with before. With ``negatives="uniform-unseen"`` or ``"popularity-unseen"`` a
+    each period (training, test) a negative is an item of its history (the ``max_len`` most
+    recent behaviours, at a distance back drawn from the positives') as often as the period's
+    positives are, and otherwise an item that the period's positives visit for the first time
+    (drawn by ``negatives``: by count or uniformly) and that the user never interacted with
+    before (see :func:`_draw_matched`). With ``negatives="uniform-unseen"`` or ``"popularity-unseen"`` a
     negative is never an earlier item of the user (the rule of the first Taobao benchmarks: a
     candidate found in the history is then always a positive, a shortcut worth about 0.12 AUC on
     the Taobao slice). DIEN's auxiliary negatives come from the training period's behaviours only
