@@ -10,6 +10,7 @@ item comes from the behaviours of its own period (see :class:`NegativeSampler`).
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import numbers
 from dataclasses import dataclass, field
@@ -20,10 +21,10 @@ import pandas as pd
 import torch
 from torch.utils.data import Dataset
 
-from seqlib.checks import check_float, check_int, positive_int
+from seqlib.checks import check_float, check_int, check_seed, positive_int
 from seqlib.data.batch import Batch
 from seqlib.data.sessions import session_breaks
-from seqlib.data.validate import validate_log
+from seqlib.data.validate import TimeUnit, time_scale, validate_log
 
 NegativeMode = Literal["uniform", "popularity"]
 _KEY_BITS = 34  # dense time ranks below 2**34 fit next to the user index in one int64
@@ -70,9 +71,10 @@ class Vocab:
         """Size of the feedback table, "none" included (0 when there is no feedback feature)."""
         return len(self.feedback_levels)
 
-    @property
+    @functools.cached_property
     def fingerprint(self) -> str:
-        """A short hash of every id table: two sample sets can share a model only if equal."""
+        """A short hash of every id table: two sample sets can share a model only if equal
+        (computed once; every batch carries it, see :attr:`Batch.vocab`)."""
         digest = hashlib.sha1()
         for table in (self.user_ids, self.item_ids, self.cate_ids, self.item_cate, self.feedback_levels):
             digest.update(str(table.dtype).encode())
@@ -216,6 +218,7 @@ class SampleSet(Dataset):
             label=s["label"],
             hist_feedback=None if feedback is None else feedback[pos],
             sess_feedback=None if feedback is None else feedback[spos],
+            vocab=self.vocab.fingerprint,
         )
 
     def batches(
@@ -294,6 +297,7 @@ def build_samples(
     max_samples_per_user: int | None = None,
     negatives: NegativeMode = "uniform",
     seed: int = 0,
+    time_unit: TimeUnit = "s",
 ) -> tuple[SampleSet, SampleSet]:
     """Build chronologically split train/test sample sets from an interaction log.
 
@@ -339,6 +343,10 @@ def build_samples(
             unaffected).
         negatives: ``"uniform"`` or ``"popularity"`` sampling of negative items.
         seed: seed for negative sampling.
+        time_unit: the unit of ``log.timestamp``: ``"s"`` (default) or ``"ms"``. Samples hold
+            seconds either way (milliseconds become fractional seconds), and ``gap`` is in
+            seconds. Timestamps beyond 1e11 s (the year 5138: Unix milliseconds read as seconds)
+            are refused, so that a 30-minute gap is never read as 1.8 s.
 
     Returns:
         ``(train, test)`` sample sets sharing one :class:`Vocab`.
@@ -351,7 +359,7 @@ def build_samples(
     n_sessions = check_int("n_sessions", n_sessions, maximum=_MAX_SLOTS)
     session_len = check_int("session_len", session_len, maximum=_MAX_SLOTS)
     min_hist = check_int("min_hist", min_hist, minimum=0)
-    seed = check_int("seed", seed, minimum=0)
+    seed = check_seed("seed", seed)
     if max_samples_per_user is not None:
         max_samples_per_user = positive_int("max_samples_per_user", max_samples_per_user)
     gap = check_float("gap", gap, minimum=0.0, strict_minimum=True)
@@ -360,7 +368,8 @@ def build_samples(
         raise ValueError(f"history must be 'all' or 'positive', got {history!r}")
     if negatives not in ("uniform", "popularity"):
         raise ValueError(f"negatives must be 'uniform' or 'popularity', got {negatives!r}")
-    validate_log(log, extra=() if feedback is None else (feedback,))
+    scale = time_scale(time_unit)
+    validate_log(log, extra=() if feedback is None else (feedback,), time_unit=time_unit)
     has_label = "label" in log.columns
     if history == "positive" and not has_label:
         raise ValueError("history='positive' needs a 'label' column (which rows are clicks); use history='all'")
@@ -368,6 +377,8 @@ def build_samples(
 
     vocab = _make_vocab(log, feedback)
     ts = log["timestamp"].to_numpy()
+    if scale != 1.0:
+        ts = ts.astype(np.float64) * scale  # [N] seconds (fractional where the log had milliseconds)
     users = vocab.encode("user", log["user_id"].to_numpy())
     items = vocab.encode("item", log["item_id"].to_numpy())
     labels = log["label"].to_numpy(dtype=np.float32) if has_label else np.ones(len(log), np.float32)
