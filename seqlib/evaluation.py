@@ -296,7 +296,7 @@ def _run_job(label: str, name: str, kwargs: dict[str, Any], seed: int, budget: d
     if "valid_auc" in history:  # the validation scores of the kept epoch (what early stopping chose on)
         kept = history.iloc[history.attrs["best_epoch"] - 1]
         run.update(valid_auc=float(kept["valid_auc"]), valid_gauc=float(kept["valid_gauc"]))
-    run["bad_run"] = history.attrs["bad_run"] or _chance_on_test(scores["auc"], test, budget["lr"]) or ""
+    run["bad_run"] = history.attrs.get("bad_run") or _chance_on_test(scores["auc"], test, budget["lr"]) or ""
     if budget["keep"]:
         run["state"] = model.state_dict()
     return run

@@ -281,7 +281,7 @@ def fit(
     (two epochs or more) or a kept model no better than chance on the validation set (see
     :func:`bad_run_symptom`) raises :class:`BadRun`, naming the symptom and the remedy; with
     ``on_bad_run="warn"`` it warns (:class:`BadRunWarning`) and returns the history with the
-    message in ``attrs["bad_run"]``.
+    message in ``attrs["bad_run"]`` (absent after a healthy run).
 
     Args:
         model: a model exposing ``loss(batch) -> scalar``.
@@ -306,7 +306,8 @@ def fit(
         One row per epoch: ``epoch, train_loss, seconds`` and, with a validation set,
         ``valid_auc, valid_gauc, valid_users, valid_logloss``. ``attrs`` holds ``best_epoch`` (the epoch whose
         weights the model keeps), ``epochs_run``, ``stopped`` (``"patience"``,
-        ``"max_epochs"`` or ``"budget"``) and ``bad_run`` (None, or the symptom when warned).
+        ``"max_epochs"`` or ``"budget"``) and, after a bad run with ``on_bad_run="warn"``,
+        ``bad_run`` (the symptom).
 
     Raises:
         ValueError: a bad argument (named), an empty training set, a validation set with one
@@ -401,7 +402,7 @@ def fit(
     if valid is not None:
         _check_not_collapsed(model, valid, device, lr)
     history = pd.DataFrame(rows)
-    history.attrs.update(best_epoch=best_epoch, epochs_run=len(rows), stopped=stopped, bad_run=None)
+    history.attrs.update(best_epoch=best_epoch, epochs_run=len(rows), stopped=stopped)
     if progress and epochs is None:
         print(f"stopped after {len(rows)} epochs ({stopped}); kept epoch {best_epoch}, valid_auc {best_auc:.4f}", flush=True)
     n_pos = int(valid.frame["label"].sum()) if valid is not None else 0
