@@ -176,8 +176,8 @@ def test_plot_helpers_keep_fractional_seconds() -> None:
 def test_the_vocabulary_travels_with_the_batch(tiny: tuple) -> None:
     train, _ = tiny
     batch = train[:4]
-    assert batch.vocab == train.vocab.fingerprint
-    assert batch.select(slice(0, 2)).vocab == batch.to("cpu").vocab == train.vocab.fingerprint
+    assert batch.vocab == train.vocab.id_fingerprint
+    assert batch.select(slice(0, 2)).vocab == batch.to("cpu").vocab == train.vocab.id_fingerprint
     assert next(iter(train.batches(8, shuffle=True, generator=torch.Generator().manual_seed(0)))).vocab == batch.vocab
     model = create("din", train.vocab)
     assert model(batch).shape == (4,)  # the right vocabulary is scored

@@ -43,7 +43,7 @@ class Batch:
         hist_feedback: behaviour-feedback level of each history position (e.g. the rating),
             0 on padding; None when the data carry no feedback feature.  # [B, L]
         sess_feedback: feedback levels in the session tensor, or None.  # [B, K, T]
-        vocab: the fingerprint of the vocabulary the ids index (:attr:`Vocab.fingerprint`), set by
+        vocab: the fingerprint of the id tables the ids index (:attr:`Vocab.id_fingerprint`), set by
             the sample set that made the batch; a model refuses a batch of another vocabulary.
             None for a batch made by hand (the model then checks only that the ids fit its tables).
     """

@@ -73,13 +73,15 @@ class Vocab:
 
     @functools.cached_property
     def fingerprint(self) -> str:
-        """A short hash of every id table: two sample sets can share a model only if equal
-        (computed once; every batch carries it, see :attr:`Batch.vocab`)."""
-        digest = hashlib.sha1()
-        for table in (self.user_ids, self.item_ids, self.cate_ids, self.item_cate, self.feedback_levels):
-            digest.update(str(table.dtype).encode())
-            digest.update(np.ascontiguousarray(table).tobytes())
-        return digest.hexdigest()[:16]
+        """A short hash of every id table: two sample sets can share a model only if equal."""
+        return _digest(self.user_ids, self.item_ids, self.cate_ids, self.item_cate, self.feedback_levels)
+
+    @functools.cached_property
+    def id_fingerprint(self) -> str:
+        """A short hash of the tables that user, item and category ids index (computed once):
+        every batch carries it (:attr:`Batch.vocab`), and a model refuses a batch whose ids
+        index other rows than its own. Feedback levels are checked by range instead."""
+        return _digest(self.user_ids, self.item_ids, self.cate_ids, self.item_cate)
 
     def encode(self, field: Literal["user", "item", "cate"], raw: np.ndarray) -> np.ndarray:
         """Map raw ids to indices (0 for ids not in the vocabulary)."""
@@ -88,6 +90,15 @@ class Vocab:
         pos = np.searchsorted(table[1:], raw) + 1
         pos = np.minimum(pos, len(table) - 1)
         return np.where(table[pos] == raw, pos, 0)
+
+
+def _digest(*tables: np.ndarray) -> str:
+    """A short sha1 of the tables' dtypes and contents."""
+    digest = hashlib.sha1()
+    for table in tables:
+        digest.update(str(table.dtype).encode())
+        digest.update(np.ascontiguousarray(table).tobytes())
+    return digest.hexdigest()[:16]
 
 
 class NegativeSampler:
@@ -218,7 +229,7 @@ class SampleSet(Dataset):
             label=s["label"],
             hist_feedback=None if feedback is None else feedback[pos],
             sess_feedback=None if feedback is None else feedback[spos],
-            vocab=self.vocab.fingerprint,
+            vocab=self.vocab.id_fingerprint,
         )
 
     def batches(

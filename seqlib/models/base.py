@@ -41,6 +41,7 @@ class CTRModel(nn.Module):
         self.user = nn.Embedding(vocab.n_users, dim)
         nn.init.normal_(self.user.weight, std=0.05)
         self.vocab_fingerprint = vocab.fingerprint
+        self.vocab_ids = vocab.id_fingerprint  # what a batch's ``vocab`` must equal
         self.register_forward_pre_hook(_check_batch_hook)  # every model(batch) checks its batch first
         self.embed.register_forward_pre_hook(_check_embedding_ids)  # and every lookup, whatever the path
 
@@ -73,10 +74,10 @@ class CTRModel(nn.Module):
             raise TypeError(
                 f"a model takes a seqlib Batch (e.g. train[:64] or next(train.batches(512))), got {type(batch).__name__}"
             )
-        if batch.vocab is not None and batch.vocab != self.vocab_fingerprint:
+        if batch.vocab is not None and batch.vocab != self.vocab_ids:
             raise ValueError(
-                f"the batch was built with another vocabulary (fingerprint {batch.vocab}) than the model "
-                f"({self.vocab_fingerprint}): its ids would index the wrong embedding rows. Score batches of "
+                f"the batch was built with another vocabulary (id fingerprint {batch.vocab}) than the model "
+                f"({self.vocab_ids}): its ids would index the wrong embedding rows. Score batches of "
                 "the sample sets whose vocab built the model (create(name, train.vocab))."
             )
         self.check_ids(batch)
@@ -96,6 +97,9 @@ class CTRModel(nn.Module):
             "item": (self.embed.item.num_embeddings, [batch.item, batch.hist_item, batch.sess_item]),
             "cate": (self.embed.cate.num_embeddings, [batch.cate, batch.hist_cate, batch.sess_cate]),
         }
+        if self.embed.feedback is not None:
+            tables["feedback"] = (self.embed.feedback.num_embeddings,
+                                  [t for t in (batch.hist_feedback, batch.sess_feedback) if t is not None])
         for field, (size, tensors) in tables.items():
             for values in tensors:
                 _check_range(field, values, size)
