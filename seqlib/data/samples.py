@@ -12,6 +12,7 @@ often as a positive is (see :func:`build_samples` and :func:`in_history_rates`).
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import numbers
 from dataclasses import dataclass, field
@@ -22,10 +23,10 @@ import pandas as pd
 import torch
 from torch.utils.data import Dataset
 
-from seqlib.checks import check_float, check_int, positive_int
+from seqlib.checks import check_float, check_int, check_seed, positive_int
 from seqlib.data.batch import Batch
 from seqlib.data.sessions import session_breaks
-from seqlib.data.validate import validate_log
+from seqlib.data.validate import TimeUnit, time_scale, validate_log
 
 NegativeMode = Literal["uniform", "popularity", "uniform-unseen", "popularity-unseen"]
 NEGATIVE_MODES = ("uniform", "popularity", "uniform-unseen", "popularity-unseen")
@@ -73,14 +74,17 @@ class Vocab:
         """Size of the feedback table, "none" included (0 when there is no feedback feature)."""
         return len(self.feedback_levels)
 
-    @property
+    @functools.cached_property
     def fingerprint(self) -> str:
         """A short hash of every id table: two sample sets can share a model only if equal."""
-        digest = hashlib.sha1()
-        for table in (self.user_ids, self.item_ids, self.cate_ids, self.item_cate, self.feedback_levels):
-            digest.update(str(table.dtype).encode())
-            digest.update(np.ascontiguousarray(table).tobytes())
-        return digest.hexdigest()[:16]
+        return _digest(self.user_ids, self.item_ids, self.cate_ids, self.item_cate, self.feedback_levels)
+
+    @functools.cached_property
+    def id_fingerprint(self) -> str:
+        """A short hash of the tables that user, item and category ids index (computed once):
+        every batch carries it (:attr:`Batch.vocab`), and a model refuses a batch whose ids
+        index other rows than its own. Feedback levels are checked by range instead."""
+        return _digest(self.user_ids, self.item_ids, self.cate_ids, self.item_cate)
 
     def encode(self, field: Literal["user", "item", "cate"], raw: np.ndarray) -> np.ndarray:
         """Map raw ids to indices (0 for ids not in the vocabulary)."""
@@ -89,6 +93,15 @@ class Vocab:
         pos = np.searchsorted(table[1:], raw) + 1
         pos = np.minimum(pos, len(table) - 1)
         return np.where(table[pos] == raw, pos, 0)
+
+
+def _digest(*tables: np.ndarray) -> str:
+    """A short sha1 of the tables' dtypes and contents."""
+    digest = hashlib.sha1()
+    for table in tables:
+        digest.update(str(table.dtype).encode())
+        digest.update(np.ascontiguousarray(table).tobytes())
+    return digest.hexdigest()[:16]
 
 
 class NegativeSampler:
@@ -219,6 +232,7 @@ class SampleSet(Dataset):
             label=s["label"],
             hist_feedback=None if feedback is None else feedback[pos],
             sess_feedback=None if feedback is None else feedback[spos],
+            vocab=self.vocab.id_fingerprint,
         )
 
     def batches(
@@ -297,6 +311,7 @@ def build_samples(
     max_samples_per_user: int | None = None,
     negatives: NegativeMode = "uniform",
     seed: int = 0,
+    time_unit: TimeUnit = "s",
 ) -> tuple[SampleSet, SampleSet]:
     """Build chronologically split train/test sample sets from an interaction log.
 
@@ -351,6 +366,10 @@ def build_samples(
             :class:`NegativeSampler`); ``"uniform-unseen"``, ``"popularity-unseen"``: the same,
             but a sampled negative is never an item the user interacted with before.
         seed: seed for negative sampling.
+        time_unit: the unit of ``log.timestamp``: ``"s"`` (default) or ``"ms"``. Samples hold
+            seconds either way (milliseconds become fractional seconds), and ``gap`` is in
+            seconds. Timestamps beyond 1e11 s (the year 5138: Unix milliseconds read as seconds)
+            are refused, so that a 30-minute gap is never read as 1.8 s.
 
     Returns:
         ``(train, test)`` sample sets sharing one :class:`Vocab`.
@@ -363,7 +382,7 @@ def build_samples(
     n_sessions = check_int("n_sessions", n_sessions, maximum=_MAX_SLOTS)
     session_len = check_int("session_len", session_len, maximum=_MAX_SLOTS)
     min_hist = check_int("min_hist", min_hist, minimum=0)
-    seed = check_int("seed", seed, minimum=0)
+    seed = check_seed("seed", seed)
     if max_samples_per_user is not None:
         max_samples_per_user = positive_int("max_samples_per_user", max_samples_per_user)
     gap = check_float("gap", gap, minimum=0.0, strict_minimum=True)
@@ -373,7 +392,8 @@ def build_samples(
     if negatives not in NEGATIVE_MODES:
         raise ValueError(f"negatives must be one of {', '.join(map(repr, NEGATIVE_MODES))}, got {negatives!r}")
     pool_mode = negatives.removesuffix("-unseen")
-    validate_log(log, extra=() if feedback is None else (feedback,))
+    scale = time_scale(time_unit)
+    validate_log(log, extra=() if feedback is None else (feedback,), time_unit=time_unit)
     has_label = "label" in log.columns
     if history == "positive" and not has_label:
         raise ValueError("history='positive' needs a 'label' column (which rows are clicks); use history='all'")
@@ -381,6 +401,8 @@ def build_samples(
 
     vocab = _make_vocab(log, feedback)
     ts = log["timestamp"].to_numpy()
+    if scale != 1.0:
+        ts = ts.astype(np.float64) * scale  # [N] seconds (fractional where the log had milliseconds)
     users = vocab.encode("user", log["user_id"].to_numpy())
     items = vocab.encode("item", log["item_id"].to_numpy())
     labels = log["label"].to_numpy(dtype=np.float32) if has_label else np.ones(len(log), np.float32)

@@ -89,6 +89,7 @@ class DSIN(CTRModel):
         Raises:
             ValueError: the batch's session shape differs from the model's.
         """
+        self.check_batch(batch)
         if batch.sess_item.shape[1:] != (self.n_sessions, self.session_len):
             raise ValueError(
                 f"batch has sessions of shape {tuple(batch.sess_item.shape[1:])}, "
