@@ -118,6 +118,8 @@ class DIEN(CTRModel):
         options = {**FORMS[form], **{k: v for k, v in given.items() if v is not None}}
         if gate_bias is not None or form == "paper":
             options["gate_bias"] = gate_bias
+        if gate not in (None, "paper") and gru_type != "augru":
+            raise ValueError(f"gate={gate!r} only applies to gru_type='augru', got gru_type={gru_type!r}")
         if options["aux_scorer"] not in ("inner", "mlp"):
             raise ValueError(f"aux_scorer must be 'inner' or 'mlp', got {options['aux_scorer']!r}")
         aux_weight = non_negative_float("aux_weight", aux_weight)
