@@ -525,8 +525,8 @@ CASES: list[Case] = [
       "another vocabulary"),
     C("dien-interests-other-vocab", lambda: create("dien", vocab()).interests(other_batch()), ValueError, "another vocabulary"),
     C("dien-gate_trace-other-vocab", lambda: create("dien", vocab()).gate_trace(other_batch()), ValueError, "another vocabulary"),
-    C("dsin-session_attention-ids-beyond", lambda: create("dsin", create_small_vocab()).session_attention(sets()[0][:4]),
-      ValueError, "item id", "table has", "another vocabulary"),
+    C("dsin-session_attention-other-vocab", lambda: create("dsin", create_small_vocab()).session_attention(sets()[0][:4]),
+      ValueError, "another vocabulary", "fingerprint"),
     C("model-call-not-a-batch", lambda: create("din", vocab())({"item": torch.ones(2)}), TypeError, "Batch", "dict"),
     # --- round two: exercise checkers handed something that is not a function ----------------------------
     C("checker-None", lambda: check_length_mask(None), TypeError, "check_length_mask", "NoneType", "without calling it"),
