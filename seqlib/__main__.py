@@ -1,8 +1,10 @@
 """Command line: ``python -m seqlib compare din dien dsin --dataset ml-1m --seeds 3``.
 
 Bad values are usage errors (exit status 2, a one-line message, no traceback); so are the
-library's own refusals (a missing data file, a failed download, a diverged run): they are shown
-as ``python -m seqlib: error: ...`` with exit status 2.
+library's own refusals (a missing data file, a failed download, a diverged run, a run that went
+bad: its training loss rose or it is no better than chance): they are shown as
+``python -m seqlib: error: ...`` with exit status 2. With ``--on-bad-run warn`` a bad run is
+kept instead, marked in the table with its symptom under it.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import torch
 from seqlib.data.movielens import DownloadError
 from seqlib.evaluation import DATASETS, compare_models
 from seqlib.models import available
+from seqlib.train import BadRun
 
 
 def positive_int(text: str) -> int:
@@ -59,6 +62,11 @@ def build_parser() -> argparse.ArgumentParser:
     compare.add_argument("--dim", type=positive_int, default=8, help="embedding size per field (default: 8)")
     compare.add_argument("--threads", type=positive_int, default=None, help="torch CPU threads (default: torch's choice)")
     compare.add_argument("--progress", action="store_true", help="show training progress bars")
+    compare.add_argument(
+        "--on-bad-run", choices=("raise", "warn"), default="raise",
+        help="a run whose training loss rose or that is no better than chance: stop with an error (raise, "
+        "the default) or print the table with the run marked (warn)",
+    )
     return parser
 
 
@@ -77,7 +85,11 @@ def main(argv: list[str] | None = None) -> int:
         _, table = compare_models(
             args.models, dataset=args.dataset, seeds=range(args.seeds), epochs=args.epochs,
             batch_size=args.batch_size, lr=args.lr, dim=args.dim, progress=args.progress,
+            on_bad_run=args.on_bad_run,
         )
+    except BadRun as exc:
+        parser.exit(2, f"{parser.prog}: error: {exc} On the command line: a smaller --lr, or --on-bad-run warn "
+                       "to print the table with the run marked.\n")
     except (ValueError, OSError, DownloadError, FloatingPointError) as exc:  # the library's refusals
         parser.exit(2, f"{parser.prog}: error: {exc}\n")
     print(table)

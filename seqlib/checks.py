@@ -112,3 +112,30 @@ def positive_sizes(name: str, values: Any) -> tuple[int, ...]:
         raise ValueError(f"{name} must be a sequence of layer sizes such as (200, 80), got {_describe(values)}")
     return tuple(check_int(f"{name}[{i}]", v) for i, v in enumerate(values))
 
+
+
+#: The largest seed torch accepts (``torch.manual_seed`` takes an unsigned 64-bit integer).
+MAX_SEED = 2**64 - 1
+
+
+def check_seed(name: str, value: Any) -> int:
+    """A random seed: an integer from 0 to ``MAX_SEED`` (``2**64 - 1``, torch's limit).
+
+    Args:
+        name: the argument's name, for the message.
+        value: what the caller passed.
+
+    Returns:
+        ``int(value)``.
+
+    Raises:
+        ValueError: not an integer, negative, or too large for torch (the message gives the
+            limit and a way to fold a large number into it).
+    """
+    value = check_int(name, value, minimum=0)
+    if value > MAX_SEED:
+        raise ValueError(
+            f"{name} must be <= 2**64 - 1 (torch's largest seed), got {value}; "
+            f"pass a smaller seed, e.g. {name} % 2**64 = {value % 2**64}"
+        )
+    return value

@@ -8,17 +8,18 @@ import functools
 import multiprocessing
 import numbers
 import time
+import warnings
 from typing import Any, Iterable, Mapping, Union
 
 import numpy as np
 import pandas as pd
 import torch
 
-from seqlib.checks import check_int, positive_int
+from seqlib.checks import check_seed, positive_int
 from seqlib.data.samples import SampleSet, build_samples
 from seqlib.data.synthetic import SyntheticData, make_synthetic
-from seqlib.models.registry import available, create
-from seqlib.train import evaluate, fit
+from seqlib.models.registry import available, create, importable
+from seqlib.train import BadRun, BadRunWarning, OnBadRun, chance_margin, evaluate, fit
 
 # Sample settings per data set: the same split and history length for every model. "source" is
 # the log a data set is built from; the "-quick" variants keep each user's latest samples only
@@ -123,6 +124,7 @@ def compare_models(
     progress: bool = True,
     workers: int = 1,
     keep_models: bool = False,
+    on_bad_run: OnBadRun = "raise",
 ) -> tuple[pd.DataFrame, str]:
     """Train each model on the same split with the same budget and report test AUC/GAUC.
 
@@ -151,9 +153,16 @@ def compare_models(
             processes with one torch thread each (on a 2-core machine, 2 workers finish a
             comparison about 1.5 times sooner than one process with 2 threads). A run's result
             does not depend on which worker ran it. In a script, call ``compare_models`` under
-            ``if __name__ == "__main__":`` (worker processes import the script).
+            ``if __name__ == "__main__":`` (worker processes import the script). A model
+            class defined in a notebook or script trains only with ``workers=1``.
         keep_models: also return the trained models, in eval mode, as
             ``results.attrs["models"][(label, seed)]``.
+        on_bad_run: what to do with a run that went bad — its training loss rose over the
+            epochs, or it is no better than chance on validation or on the test set
+            (:func:`~seqlib.train.bad_run_symptom`): ``"raise"`` (default) stops with
+            :class:`~seqlib.train.BadRun` naming the model, the seed, the symptom and the
+            remedy; ``"warn"`` keeps the run, counts it in ``bad_runs`` and marks its model in the
+            table (with the symptom under it) so that it is not read as a result.
 
     Returns:
         ``(results, table)``: one row per model with the mean ``auc, gauc, valid_users`` and
@@ -161,22 +170,34 @@ def compare_models(
         early stopping), ``seconds`` of training, ``runs``; and the printed table (``mean ± std``
         when several seeds). ``results.attrs["runs"]`` holds the per-seed rows (with
         ``epochs_run``, the passes actually made, and under early stopping ``valid_auc`` and
-        ``valid_gauc`` of the kept epoch).
+        ``valid_gauc`` of the kept epoch, and ``bad_run``: the symptom, or ``""``). ``bad_runs``
+        counts each model's bad runs (0 unless ``on_bad_run="warn"``).
 
     Raises:
         ValueError: an unknown or repeated model name (the message lists the known ones), a
             repeated seed, no models or no seeds, or a bad budget argument.
+        BadRun: a run went bad and ``on_bad_run="raise"``.
     """
     specs = _model_specs(models, model_kwargs)
     if isinstance(seeds, numbers.Integral):
         raise ValueError(f"seeds must be a list of seeds, got {seeds!r}; write range({seeds}) for seeds 0..{seeds - 1}")
-    seeds = [check_int("seed", s, minimum=0) for s in seeds]
+    if isinstance(seeds, (str, bytes)) or not isinstance(seeds, Iterable):
+        raise ValueError(f"seeds must be a list of seeds such as (0, 1, 2), got {seeds!r}; write range(3) for seeds 0..2")
+    if on_bad_run not in ("raise", "warn"):
+        raise ValueError(f"on_bad_run must be 'raise' or 'warn', got {on_bad_run!r}")
+    seeds = [check_seed("seed", s) for s in seeds]
     if not seeds:
         raise ValueError("compare_models needs at least one seed")
     repeated = sorted({str(v) for v in seeds if seeds.count(v) > 1})
     if repeated:
         raise ValueError(f"repeated seed(s) {repeated}: each run would merge into one row; list each seed once")
     workers = positive_int("workers", workers)
+    in_process_only = sorted({name for name, _ in specs.values() if not importable(name)})
+    if workers > 1 and in_process_only:
+        raise ValueError(
+            f"model(s) {in_process_only} are defined in a notebook or script, which compare_models' worker "
+            "processes cannot import; pass workers=1 to train every run in this process"
+        )
     if data is not None and (not isinstance(data, (tuple, list)) or len(data) != 2):
         raise ValueError("data must be a (train, test) pair of SampleSets, e.g. data=build_samples(log)")
     train, test = data if data is not None else load_samples(dataset)
@@ -186,7 +207,7 @@ def compare_models(
     if workers == 1 or len(jobs) == 1:
         _init_worker(train, test, threads=None)
         try:
-            runs = [_report(_run_job(*job, budget), progress) for job in jobs]
+            runs = [_report(_run_job(*job, budget), progress, on_bad_run) for job in jobs]
         finally:
             _WORKER_DATA.clear()
     else:
@@ -194,7 +215,12 @@ def compare_models(
         with cf.ProcessPoolExecutor(min(workers, len(jobs)), mp_context=context, initializer=_init_worker,
                                     initargs=(train, test, 1)) as pool:
             futures = [pool.submit(_run_job, *job, budget) for job in jobs]
-            runs = [_report(future.result(), progress) for future in cf.as_completed(futures)]
+            try:
+                runs = [_report(future.result(), progress, on_bad_run) for future in cf.as_completed(futures)]
+            except BadRun:
+                for future in futures:
+                    future.cancel()
+                raise
         order = {(label, seed): i for i, (label, _, _, seed) in enumerate(jobs)}
         runs.sort(key=lambda run: order[(run["model"], run["seed"])])
     models_kept = {}
@@ -216,6 +242,11 @@ def _model_specs(
     """``{label: (registered name, constructor options)}``, checked."""
     if isinstance(models, str):
         raise ValueError(f"models must be a list of model names, got the string {models!r}; write [{models!r}]")
+    if not isinstance(models, (Mapping, Iterable)):
+        raise ValueError(
+            f"models must be a list of model names such as ['base', 'din'], got {models!r} "
+            f"({type(models).__name__}); known models: {', '.join(available())}"
+        )
     if isinstance(models, Mapping):
         if model_kwargs:
             raise ValueError("give constructor options inside the models mapping, not in model_kwargs")
@@ -260,25 +291,45 @@ def _run_job(label: str, name: str, kwargs: dict[str, Any], seed: int, budget: d
     torch.manual_seed(seed)
     model = create(name, train.vocab, dim=budget["dim"], **kwargs)
     start = time.perf_counter()
-    history = fit(model, train, epochs=budget["epochs"], max_epochs=budget["max_epochs"],
-                  patience=budget["patience"], batch_size=budget["batch_size"], lr=budget["lr"], seed=seed,
-                  progress=False)
+    with warnings.catch_warnings():  # a bad run is reported in the run's row (see _report)
+        warnings.simplefilter("ignore", BadRunWarning)
+        history = fit(model, train, epochs=budget["epochs"], max_epochs=budget["max_epochs"],
+                      patience=budget["patience"], batch_size=budget["batch_size"], lr=budget["lr"], seed=seed,
+                      progress=False, on_bad_run="warn")
     seconds = time.perf_counter() - start
-    run = {"model": label, "seed": seed, **evaluate(model, test), "epochs": history.attrs["best_epoch"],
+    scores = evaluate(model, test)
+    run = {"model": label, "seed": seed, **scores, "epochs": history.attrs["best_epoch"],
            "epochs_run": history.attrs["epochs_run"], "seconds": seconds}
     if "valid_auc" in history:  # the validation scores of the kept epoch (what early stopping chose on)
         kept = history.iloc[history.attrs["best_epoch"] - 1]
         run.update(valid_auc=float(kept["valid_auc"]), valid_gauc=float(kept["valid_gauc"]))
+    run["bad_run"] = history.attrs.get("bad_run") or _chance_on_test(scores["auc"], test, budget["lr"]) or ""
     if budget["keep"]:
         run["state"] = model.state_dict()
     return run
 
 
-def _report(run: dict[str, Any], progress: bool) -> dict[str, Any]:
-    """Print one line for a finished run when ``progress``; return the run."""
+def _chance_on_test(value: float, test: SampleSet, lr: float) -> str | None:
+    """The bad-run symptom of a test AUC no better than chance (what a fixed budget, which has no
+    validation set, can still be judged on), or None."""
+    n_pos = int(test.frame["label"].sum())
+    margin = chance_margin(n_pos, len(test) - n_pos)
+    if value >= 0.5 + margin:
+        return None
+    return (f"bad run: the trained model has test AUC {value:.4f} on {len(test)} samples, no better than chance "
+            f"(better needs > {0.5 + margin:.4f}): it learned nothing. Lower the learning rate (lr={lr:g}; the "
+            "default is 3e-3), train longer or on more data, or pass on_bad_run='warn' to keep the run marked.")
+
+
+def _report(run: dict[str, Any], progress: bool, on_bad_run: OnBadRun = "raise") -> dict[str, Any]:
+    """Print one line for a finished run when ``progress``; return the run, or raise
+    :class:`BadRun` naming the run when it went bad and ``on_bad_run="raise"``."""
+    if run["bad_run"] and on_bad_run == "raise":
+        raise BadRun(f"{run['model']}, seed {run['seed']}: {run['bad_run']}")
     if progress:
+        mark = f" -- BAD RUN: {run['bad_run']}" if run["bad_run"] else ""
         print(f"{run['model']}, seed {run['seed']}: test auc {run['auc']:.4f}, gauc {run['gauc']:.4f}, "
-              f"kept epoch {run['epochs']} of {run['epochs_run']}, {run['seconds']:.0f} s", flush=True)
+              f"kept epoch {run['epochs']} of {run['epochs_run']}, {run['seconds']:.0f} s{mark}", flush=True)
     return run
 
 
@@ -290,14 +341,16 @@ def summarize(runs: pd.DataFrame) -> pd.DataFrame:
             (``compare_models``' ``attrs["runs"]``, or a recorded file's runs of one data set).
 
     Returns:
-        ``model, auc, auc_std, gauc, gauc_std, valid_users, epochs, seconds, runs`` in the
-        models' order of appearance; ``attrs["runs"]`` holds the input.
+        ``model, auc, auc_std, gauc, gauc_std, valid_users, epochs, seconds, runs`` and, when the
+        runs have a ``bad_run`` column, ``bad_runs`` (how many went bad), in the models' order
+        of appearance; ``attrs["runs"]`` holds the input.
     """
     grouped = runs.groupby("model", sort=False)
+    extra = {"bad_runs": ("bad_run", lambda s: int((s.fillna("") != "").sum()))} if "bad_run" in runs else {}
     results = grouped.agg(
         auc=("auc", "mean"), auc_std=("auc", "std"), gauc=("gauc", "mean"), gauc_std=("gauc", "std"),
         valid_users=("valid_users", "mean"), epochs=("epochs", "mean"), seconds=("seconds", "mean"),
-        runs=("seed", "size"),
+        runs=("seed", "size"), **extra,
     ).reset_index()
     results[["auc_std", "gauc_std"]] = results[["auc_std", "gauc_std"]].fillna(0.0)
     results["valid_users"] = results["valid_users"].round().astype(int)
@@ -392,11 +445,16 @@ def format_lifts(table: pd.DataFrame) -> pd.DataFrame:
 
 def format_table(results: pd.DataFrame) -> str:
     """The seed chapter's table: ``model, auc, gauc, valid_users`` (``mean ± std`` for several
-    runs) and the epochs each model trained for."""
+    runs) and the epochs each model trained for.
+
+    A model with bad runs (``results["bad_runs"] > 0``) is marked ``"<model> (N bad runs!)"``,
+    and each bad run's symptom is printed under the table: its numbers are not a result.
+    """
     several = bool((results["runs"] > 1).any())
+    bad = results["bad_runs"] if "bad_runs" in results else pd.Series(0, index=results.index)
     shown = pd.DataFrame(
         {
-            "model": results["model"],
+            "model": [m if n == 0 else f"{m} ({n} bad run{'s' if n > 1 else ''}!)" for m, n in zip(results["model"], bad)],
             "auc": [_mean_std(m, s, several) for m, s in zip(results["auc"], results["auc_std"])],
             "gauc": [_mean_std(m, s, several) for m, s in zip(results["gauc"], results["gauc_std"])],
             "valid_users": results["valid_users"],
@@ -404,7 +462,12 @@ def format_table(results: pd.DataFrame) -> str:
     )
     if "epochs" in results:
         shown["epochs"] = [f"{e:g}" for e in results["epochs"].round(1)]
-    return shown.to_string(index=False)
+    text = shown.to_string(index=False)
+    runs = results.attrs.get("runs")
+    if bad.any() and runs is not None and "bad_run" in runs:
+        notes = [f"  {r['model']}, seed {r['seed']}: {r['bad_run']}" for _, r in runs.iterrows() if r["bad_run"]]
+        text += "\n\n! bad runs, not results (their numbers are in the rows above):\n" + "\n".join(notes)
+    return text
 
 
 def shrink_test(test: SampleSet, n_rows: int, seed: int = 0) -> SampleSet:

@@ -2,7 +2,10 @@
 
 ``fit`` trains until the validation AUC stops improving (early stopping on a validation split
 taken from the end of each user's training samples, best weights restored), or for a fixed
-number of epochs when ``epochs`` is given. Either way it refuses a run that diverged.
+number of epochs when ``epochs`` is given. Either way it refuses a run that diverged, and it
+tells a bad run from a result (:func:`bad_run_symptom`): a training loss that rises over the
+epochs, or a kept model no better than chance on validation, raises :class:`BadRun` (or warns
+with ``on_bad_run="warn"``).
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ import copy
 import math
 import sys
 import time
+import warnings
 from typing import Literal
 
 import numpy as np
@@ -19,18 +23,92 @@ import torch
 from torch import nn
 from tqdm import tqdm
 
-from seqlib.checks import check_float, check_int, positive_int
+from seqlib.checks import check_float, check_seed, positive_int
 from seqlib.data.samples import SampleSet, split_validation
 from seqlib.metrics import auc, gauc
 
 Optimizer = Literal["adam", "adamw", "sgd"]
+OnBadRun = Literal["raise", "warn"]
 # A batch loss this many times the first batch's loss means the run diverged (a step size far
 # too large); the first-epoch loss of a sane run never comes near it.
 _DIVERGED_FACTOR = 100.0
 
 
+# A bad run (see bad_run_symptom): an epoch's mean training loss this much above the lowest of the
+# epochs before it (relative and absolute; a healthy run's epoch means fall or wobble by a few %),
+_LOSS_RISE, _LOSS_RISE_ABS = 0.10, 0.02
+# or a kept model whose validation AUC is within this many null standard errors of 0.5.
+_CHANCE_Z = 2.0
+
+
 class TrainingDiverged(FloatingPointError):
     """Training produced a non-finite or exploding loss, or predictions that collapsed."""
+
+
+class BadRun(TrainingDiverged):
+    """Training ran to the end but went bad: the training loss rose over the epochs, or the kept
+    model is no better than chance (see :func:`bad_run_symptom`)."""
+
+
+class BadRunWarning(UserWarning):
+    """The warning ``fit(..., on_bad_run="warn")`` gives instead of raising :class:`BadRun`."""
+
+
+def chance_margin(n_pos: int, n_neg: int) -> float:
+    """How far above 0.5 an AUC must lie to be better than chance on ``n_pos`` + ``n_neg`` samples.
+
+    ``_CHANCE_Z`` standard errors of the AUC of a scorer that knows nothing (Hanley & McNeil
+    1982, at AUC = 0.5): ``se = sqrt((n_pos + n_neg + 1) / (12 n_pos n_neg))``.
+
+    Args:
+        n_pos: positive samples.
+        n_neg: negative samples.
+
+    Returns:
+        The margin (e.g. 0.036 for 500 + 500 samples, 0.011 for 5,000 + 5,000).
+    """
+    if n_pos < 1 or n_neg < 1:
+        return math.inf
+    return _CHANCE_Z * math.sqrt((n_pos + n_neg + 1) / (12.0 * n_pos * n_neg))
+
+
+def bad_run_symptom(history: pd.DataFrame, lr: float, n_pos: int = 0, n_neg: int = 0) -> str | None:
+    """What went wrong in a finished run, in words with the remedy, or None for a healthy run.
+
+    Two symptoms:
+
+    * **the training loss rose**: some epoch's mean training loss lies more than 10% (and more
+      than 0.02) above the lowest mean of the epochs before it. Needs two epochs or more; a
+      healthy run's epoch means fall, or wobble by a few per cent once converged.
+    * **no better than chance**: the kept epoch's validation AUC (``history.attrs["best_epoch"]``,
+      else the last epoch) is below ``0.5 + chance_margin(n_pos, n_neg)`` (needs ``valid_auc``).
+
+    Args:
+        history: ``fit``'s history (``epoch``, ``train_loss``, optionally ``valid_auc``).
+        lr: the learning rate used, for the remedy.
+        n_pos: positive validation samples.
+        n_neg: negative validation samples.
+
+    Returns:
+        A message naming the symptom and the remedy, or None.
+    """
+    remedy = (f"Lower the learning rate (lr={lr:g}; fit's default is 3e-3), or pass on_bad_run='warn' "
+              "to keep the run anyway.")
+    losses = history["train_loss"].to_numpy(dtype=float) if len(history) else np.zeros(0)
+    for e in range(1, len(losses)):
+        low = int(np.argmin(losses[:e]))
+        if losses[e] > losses[low] * (1 + _LOSS_RISE) and losses[e] - losses[low] > _LOSS_RISE_ABS:
+            return (f"bad run: the training loss rose from {losses[low]:.4g} (epoch {low + 1}) to {losses[e]:.4g} "
+                    f"(epoch {e + 1}), so the steps overshoot. {remedy}")
+    if "valid_auc" in history and len(history):
+        kept = int(history.attrs.get("best_epoch", len(history)))
+        value = float(history["valid_auc"].iloc[kept - 1])
+        margin = chance_margin(n_pos, n_neg)
+        if value < 0.5 + margin:
+            return (f"bad run: the kept model (epoch {kept}) has validation AUC {value:.4f} on {n_pos + n_neg} "
+                    f"samples, no better than chance (better needs > {0.5 + margin:.4f}): it learned nothing. "
+                    f"{remedy} If the learning rate is sane, train on more data or check the labels.")
+    return None
 
 
 def _summary(row: dict[str, float], epochs: int | None, n_batches: int) -> str:
@@ -178,6 +256,7 @@ def fit(
     seed: int = 0,
     progress: bool = True,
     device: str | torch.device = "cpu",
+    on_bad_run: OnBadRun = "raise",
 ) -> pd.DataFrame:
     """Train ``model`` on ``model.loss(batch)``; deterministic on CPU under ``seed``.
 
@@ -198,6 +277,12 @@ def fit(
     At the end, a model that has an ``after_fit(train)`` method gets it called (DIN uses it to
     pick the sign of its raw attention weights; the predictions do not change).
 
+    A run that went bad is not returned as a result: a training loss that rises over the epochs
+    (two epochs or more) or a kept model no better than chance on the validation set (see
+    :func:`bad_run_symptom`) raises :class:`BadRun`, naming the symptom and the remedy; with
+    ``on_bad_run="warn"`` it warns (:class:`BadRunWarning`) and returns the history with the
+    message in ``attrs["bad_run"]`` (absent after a healthy run).
+
     Args:
         model: a model exposing ``loss(batch) -> scalar``.
         train: training samples.
@@ -215,18 +300,21 @@ def fit(
         progress: show a live text progress bar (plain tqdm on stdout, never a widget) and print
             one summary line per epoch, which is what the rendered book keeps.
         device: where to train.
+        on_bad_run: ``"raise"`` (default) or ``"warn"``: what to do with a run that went bad.
 
     Returns:
         One row per epoch: ``epoch, train_loss, seconds`` and, with a validation set,
         ``valid_auc, valid_gauc, valid_users, valid_logloss``. ``attrs`` holds ``best_epoch`` (the epoch whose
-        weights the model keeps), ``epochs_run`` and ``stopped`` (``"patience"``,
-        ``"max_epochs"`` or ``"budget"``).
+        weights the model keeps), ``epochs_run``, ``stopped`` (``"patience"``,
+        ``"max_epochs"`` or ``"budget"``) and, after a bad run with ``on_bad_run="warn"``,
+        ``bad_run`` (the symptom).
 
     Raises:
         ValueError: a bad argument (named), an empty training set, a validation set with one
             class, or samples from another vocabulary than the model's.
         TrainingDiverged: the loss became non-finite or exploded, or the predictions collapsed to
             a constant (lower ``lr``).
+        BadRun: the run went bad (a ``TrainingDiverged``; see above), unless ``on_bad_run="warn"``.
     """
     if not isinstance(model, nn.Module) or not hasattr(model, "loss"):
         raise TypeError(f"model must be a seqlib model (an nn.Module with a loss(batch) method), got {type(model).__name__}")
@@ -239,7 +327,9 @@ def fit(
     batch_size = positive_int("batch_size", batch_size)
     lr = check_float("lr", lr, minimum=0.0, strict_minimum=True)
     weight_decay = check_float("weight_decay", weight_decay, minimum=0.0)
-    seed = check_int("seed", seed, minimum=0)
+    seed = check_seed("seed", seed)
+    if on_bad_run not in ("raise", "warn"):
+        raise ValueError(f"on_bad_run must be 'raise' or 'warn', got {on_bad_run!r}")
     device = _device(device)
     if len(train) == 0:
         raise ValueError("the training set is empty")
@@ -315,6 +405,13 @@ def fit(
     history.attrs.update(best_epoch=best_epoch, epochs_run=len(rows), stopped=stopped)
     if progress and epochs is None:
         print(f"stopped after {len(rows)} epochs ({stopped}); kept epoch {best_epoch}, valid_auc {best_auc:.4f}", flush=True)
+    n_pos = int(valid.frame["label"].sum()) if valid is not None else 0
+    symptom = bad_run_symptom(history, lr, n_pos, len(valid) - n_pos if valid is not None else 0)
+    if symptom is not None:
+        if on_bad_run == "raise":
+            raise BadRun(symptom)
+        warnings.warn(symptom, BadRunWarning, stacklevel=2)
+        history.attrs["bad_run"] = symptom
     return history
 
 

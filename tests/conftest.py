@@ -9,6 +9,11 @@ When the build fails, the first test that needs it reports why (the chapter, cel
 from ``tools/exec_report.py`` and the warning lines) and every later one says only that the
 build failed, so the reason is printed once. The execution report (each chapter's slowest
 cells) is printed at the end of the run.
+
+Optional data: a test that needs the Taobao file carries ``@pytest.mark.requires_taobao`` (or
+asks for the ``taobao_csv`` fixture, which gives the file's path). Without the file it is
+skipped with a reason naming the path it looked for; with ``SEQLIB_REQUIRE_OPTIONAL_DATA=1``
+(set by ``.ci/run``, whose machines have the file) it fails instead, so CI never skips them.
 """
 
 from __future__ import annotations
@@ -60,6 +65,59 @@ def _load_tool(name: str) -> object:
 
 
 find_browser = _load_tool("find_browser")
+
+REQUIRE_OPTIONAL_DATA_ENV = "SEQLIB_REQUIRE_OPTIONAL_DATA"
+
+
+def taobao_csv_or_skip() -> Path:
+    """The Taobao file ``load_taobao()`` reads by default; skip the test when it is absent.
+
+    The path is the loader's own default, ``$SEQLIB_DATA_DIR/taobao/UserBehavior.csv``. With
+    ``SEQLIB_REQUIRE_OPTIONAL_DATA=1`` a missing file fails the test instead of skipping it.
+
+    Returns:
+        The file's path.
+    """
+    from seqlib.data.optional import TAOBAO_RELATIVE
+    from seqlib.data.paths import DATA_DIR_ENV, env_data_dir
+
+    folder = env_data_dir()
+    if folder is not None and (folder / TAOBAO_RELATIVE).is_file():
+        return folder / TAOBAO_RELATIVE
+    where = (f"{folder / TAOBAO_RELATIVE}" if folder is not None
+             else f"${DATA_DIR_ENV}/{TAOBAO_RELATIVE.as_posix()} ({DATA_DIR_ENV} is not set)")
+    if os.environ.get(REQUIRE_OPTIONAL_DATA_ENV, "").strip() not in ("", "0"):
+        pytest.fail(
+            f"the optional Taobao file is missing: no {where}, and {REQUIRE_OPTIONAL_DATA_ENV}="
+            f"{os.environ[REQUIRE_OPTIONAL_DATA_ENV]} (set by .ci/run) requires it. Put UserBehavior.csv there, "
+            f"point {DATA_DIR_ENV} at a folder that has it, or unset {REQUIRE_OPTIONAL_DATA_ENV} to skip these tests.",
+            pytrace=False,
+        )
+    pytest.skip(f"optional Taobao file not found: {where}")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Register the ``requires_taobao`` marker."""
+    config.addinivalue_line(
+        "markers",
+        "requires_taobao: needs $SEQLIB_DATA_DIR/taobao/UserBehavior.csv (skipped without it, failed without "
+        f"it under {REQUIRE_OPTIONAL_DATA_ENV}=1)",
+    )
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """Skip (or fail) a ``requires_taobao`` test before its fixtures run when the file is absent."""
+    if item.get_closest_marker("requires_taobao") is not None:
+        taobao_csv_or_skip()
+
+
+@pytest.fixture(scope="session")
+def taobao_csv() -> Path:
+    """The Taobao file's path (looked up before any test changes ``SEQLIB_DATA_DIR``).
+
+    Skips, or fails under ``SEQLIB_REQUIRE_OPTIONAL_DATA=1``, when the file is absent.
+    """
+    return taobao_csv_or_skip()
 
 
 @dataclass

@@ -35,6 +35,7 @@ from seqlib.data import (
     validate_log,
 )
 from seqlib.data import movielens
+from seqlib.data.movielens import CacheConflict
 from seqlib.data.sessions import boundary_curve, boundary_precision_recall
 from seqlib.evaluation import compare_models, shrink_test
 from seqlib.metrics import auc, gauc, rela_impr
@@ -61,6 +62,11 @@ from seqlib.nn.attention import scatter_weights
 from seqlib.nn.gru import make_cell
 from seqlib.nn.layers import MLP, ItemEmbedding
 from seqlib.train import evaluate, fit, predict
+from seqlib.exercises.basics import check_length_mask
+from seqlib.exercises.dsin import check_split_sessions
+from seqlib.viz.compare import plot_comparison, plot_runs, plot_slice_effect, plot_train_time
+from seqlib.viz.din import attention_weights
+from seqlib.viz.dsin import plot_boundary_curve, plot_session_stats, session_stats
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -102,6 +108,65 @@ def taobao_file(text: str) -> Callable[[Path], Path]:
         return path
 
     return write
+
+
+def other_batch():
+    """Two samples of another vocabulary whose ids all fit the small synthetic log's tables."""
+    other, _ = build_samples(log(), min_hist=0)
+    return other[:2]
+
+
+def ms_log() -> pd.DataFrame:
+    """The six-event log with Unix times in milliseconds (2017)."""
+    return log(timestamp=[1_500_000_000_000 + 1000 * t for t in (10, 20, 30, 15, 25, 35)])
+
+
+def gz_file(folder: Path, broken: str) -> Path:
+    """A Taobao ``.csv.gz`` that is cut in half (``"truncated"``) or plain text (``"mislabelled"``)."""
+    import gzip
+
+    path = folder / "UserBehavior.csv.gz"
+    if broken == "mislabelled":
+        path.write_text("1,2,3,pv,100\n")
+        return path
+    with gzip.open(path, "wt") as f:
+        f.write("1,2,3,pv,100\n" * 2000)
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 2])
+    return path
+
+
+def binary_file(folder: Path) -> Path:
+    """A gzip stream saved as ``UserBehavior.csv`` (compressed, but named as plain text)."""
+    path = folder / "UserBehavior.csv"
+    path.write_bytes(b"\x1f\x8b\x08\x00\xff\xfe\x80\x81")
+    return path
+
+
+def create_small_vocab():
+    """The vocabulary of the six-event log (5 items): the synthetic log's ids lie beyond it."""
+    return build_samples(log(), min_hist=0)[0].vocab
+
+
+def env_points_at_a_file(variable: str, call: Callable[[], Any]) -> Callable[[Path], Any]:
+    """``call()`` with ``variable`` set to a file (the test fixture restores the environment)."""
+
+    def run(tmp_path: Path) -> Any:
+        import os
+
+        file = tmp_path / "not-a-folder.txt"
+        file.write_text("x")
+        before = os.environ.get(variable)
+        os.environ[variable] = str(file)
+        try:
+            return call()
+        finally:
+            if before is None:
+                del os.environ[variable]
+            else:
+                os.environ[variable] = before
+
+    return run
 
 
 @dataclass
@@ -408,6 +473,81 @@ CASES: list[Case] = [
             ("header", "user_id,item_id,category_id,behavior_type,timestamp\n1,2,3,pv,100\n", ("line 1", "user_id", "'user_id'")),
         ]
     ],
+    # --- round two (issue 18): time units ------------------------------------------------------------
+    C("time-ms-as-seconds", lambda: validate_log(ms_log()), ValueError, "'timestamp'", "1500000035000", "milliseconds",
+      "time_unit='ms'", "divide them by 1000"),
+    C("bs-time-ms-as-seconds", lambda: build_samples(ms_log(), min_hist=0), ValueError, "milliseconds", "build_samples(log, time_unit='ms')"),
+    C("bs-time-us-as-ms", lambda: build_samples(ms_log().assign(timestamp=ms_log().timestamp * 1000), time_unit="ms"), ValueError,
+      "time_unit='ms'", "microseconds", "divide by 1e6"),
+    C("bs-time_unit-unknown", lambda: build_samples(log(), time_unit="sec"), ValueError, "time_unit", "'sec'", "'ms'"),
+    C("bs-time_unit-None", lambda: build_samples(log(), time_unit=None), ValueError, "time_unit", "None"),
+    C("sessions-ms-as-seconds", lambda: split_sessions([1.5e12, 1.5e12 + 1000]), ValueError, "timestamps", "milliseconds",
+      "split_sessions(timestamps, time_unit='ms')"),
+    C("session_breaks-ms-as-seconds", lambda: session_breaks(np.array([1.5e12, 1.6e12]), users=np.array([1, 2])), ValueError,
+      "timestamps", "time_unit='ms'"),
+    C("sessions-time_unit-unknown", lambda: split_sessions([0, 10], time_unit="minutes"), ValueError, "time_unit", "'minutes'"),
+    C("boundary-ms-as-seconds", lambda: boundary_precision_recall(np.array([1.5e12, 1.6e12]), np.array([0, 1])), ValueError,
+      "milliseconds"),
+    C("taobao-ms-as-seconds", lambda tmp_path: load_taobao(taobao_file("1,2,3,pv,1511544070000\n1,3,3,pv,1511544071500\n")(tmp_path)),
+      ValueError, "UserBehavior.csv", "milliseconds", "load_taobao(path, time_unit='ms')"),
+    C("taobao-time_unit-unknown", lambda tmp_path: load_taobao(taobao_file("1,2,3,pv,100\n")(tmp_path), time_unit="us"), ValueError,
+      "time_unit", "'us'"),
+    # --- round two: files and folders ------------------------------------------------------------------
+    C("taobao-gz-truncated", lambda tmp_path: load_taobao(gz_file(tmp_path, "truncated")), ValueError,
+      "UserBehavior.csv.gz", "could not be decompressed", "EOFError", "truncated", "Copy it again"),
+    C("taobao-gz-mislabelled", lambda tmp_path: load_taobao(gz_file(tmp_path, "mislabelled")), ValueError,
+      "UserBehavior.csv.gz", "BadGzipFile", "not gz-compressed", "rename it without '.gz'"),
+    C("taobao-binary-csv", lambda tmp_path: load_taobao(binary_file(tmp_path)), ValueError, "UserBehavior.csv",
+      "not a text CSV file", ".gz"),
+    C("data-dir-is-a-file-movielens", env_points_at_a_file("SEQLIB_DATA_DIR", lambda: load_movielens("ml-100k", download=False)),
+      NotADirectoryError, "SEQLIB_DATA_DIR=", "not-a-folder.txt", "not a folder", "unset it"),
+    C("data-dir-is-a-file-taobao", env_points_at_a_file("SEQLIB_DATA_DIR", lambda: load_taobao()), NotADirectoryError,
+      "SEQLIB_DATA_DIR=", "not-a-folder.txt"),
+    C("cache-dir-is-a-file", env_points_at_a_file("SEQLIB_CACHE_DIR", lambda: load_movielens("ml-100k")), NotADirectoryError,
+      "SEQLIB_CACHE_DIR=", "not-a-folder.txt", "not a folder"),
+    # --- round two: None where a list is expected, seeds too large, on_bad_run ---------------------------
+    C("compare-models-None", lambda: compare_models(None, data=sets()), ValueError, "models", "None", "['base', 'din']"),
+    C("compare-models-int", lambda: compare_models(3, data=sets()), ValueError, "models", "3", "known models"),
+    C("compare-seeds-None", lambda: compare_models(["base"], data=sets(), seeds=None), ValueError, "seeds", "None", "range(3)"),
+    C("compare-seeds-string", lambda: compare_models(["base"], data=sets(), seeds="012"), ValueError, "seeds", "'012'"),
+    C("compare-seed-huge", lambda: compare_models(["base"], data=sets(), seeds=[2**70]), ValueError, "seed", str(2**70), "2**64 - 1"),
+    C("fit-seed-huge", lambda: fit(create("base", vocab()), sets()[0], epochs=1, seed=2**64, progress=False), ValueError,
+      "seed", str(2**64), "2**64 - 1", "seed % 2**64"),
+    C("bs-seed-huge", lambda: build_samples(log(), seed=2**70), ValueError, "seed", str(2**70)),
+    C("fit-on_bad_run", lambda: fit(create("base", vocab()), sets()[0], epochs=1, on_bad_run="ignore", progress=False),
+      ValueError, "on_bad_run", "'ignore'", "'warn'"),
+    C("compare-on_bad_run", lambda: compare_models(["base"], data=sets(), on_bad_run=False), ValueError, "on_bad_run", "False"),
+    # --- round two: a batch of another vocabulary, straight to a model or its explanation methods --------
+    *[C(f"{name}-call-other-vocab", lambda name=name: create(name, vocab())(other_batch()), ValueError,
+        "another vocabulary", "create(name, train.vocab)") for name in ("base", "din", "dien", "dsin")],
+    C("din-attention-other-vocab", lambda: create("din", vocab()).attention(other_batch()), ValueError, "another vocabulary"),
+    C("viz-attention_weights-other-vocab", lambda: attention_weights(create("din", vocab()), other_batch()), ValueError,
+      "another vocabulary"),
+    C("dien-interests-other-vocab", lambda: create("dien", vocab()).interests(other_batch()), ValueError, "another vocabulary"),
+    C("dien-gate_trace-other-vocab", lambda: create("dien", vocab()).gate_trace(other_batch()), ValueError, "another vocabulary"),
+    C("dsin-session_attention-other-vocab", lambda: create("dsin", create_small_vocab()).session_attention(sets()[0][:4]),
+      ValueError, "another vocabulary", "fingerprint"),
+    C("model-call-not-a-batch", lambda: create("din", vocab())({"item": torch.ones(2)}), TypeError, "Batch", "dict"),
+    # --- round two: exercise checkers handed something that is not a function ----------------------------
+    C("checker-None", lambda: check_length_mask(None), TypeError, "check_length_mask", "NoneType", "without calling it"),
+    C("checker-a-result", lambda: check_split_sessions(np.array([0, 0, 1])), TypeError, "check_split_sessions", "ndarray"),
+    # --- round two: empty tables to the plots -------------------------------------------------------------
+    C("plot_comparison-empty-frame", lambda: plot_comparison({"synthetic": pd.DataFrame(columns=["model", "auc", "auc_std"])}),
+      ValueError, "results['synthetic']", "empty"),
+    C("plot_comparison-not-a-frame", lambda: plot_comparison({"synthetic": [0.7]}), TypeError, "results['synthetic']", "list"),
+    C("plot_runs-empty", lambda: plot_runs(pd.DataFrame()), ValueError, "results", "lacks the column(s)", "model"),
+    C("plot_runs-no-runs", lambda: plot_runs(pd.DataFrame({"model": ["din"], "auc": [0.7], "auc_std": [0.0]})), ValueError,
+      "attrs['runs']"),
+    C("plot_train_time-none", lambda: plot_train_time({}), ValueError, "no results"),
+    C("plot_train_time-empty", lambda: plot_train_time({"synthetic": pd.DataFrame(columns=["model", "seconds"])}), ValueError,
+      "results['synthetic']", "empty"),
+    C("plot_slice_effect-empty", lambda: plot_slice_effect(pd.DataFrame(columns=["rows", "valid_users", "auc", "gauc"])),
+      ValueError, "frame", "empty"),
+    C("plot_session_stats-none", lambda: plot_session_stats({}), ValueError, "at least one log"),
+    C("plot_session_stats-empty-log", lambda: plot_session_stats({"taobao": log().iloc[:0]}), ValueError, "'taobao'", "empty"),
+    C("session_stats-empty-log", lambda: session_stats(log().iloc[:0]), ValueError, "empty"),
+    C("plot_boundary_curve-empty", lambda: plot_boundary_curve(pd.DataFrame(columns=["gap", "precision", "recall"])),
+      ValueError, "curve", "boundary_curve"),
 ]
 
 

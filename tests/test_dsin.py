@@ -117,7 +117,7 @@ def test_gap_flows_from_build_samples_to_the_sessions() -> None:
         torch.testing.assert_close(test.full().sess_len[0], torch.tensor(expected))
 
 
-@pytest.mark.parametrize("name", ["ml-1m", "taobao"])
+@pytest.mark.parametrize("name", ["ml-1m", pytest.param("taobao", marks=pytest.mark.requires_taobao)])
 def test_sessions_are_causal_on_real_timestamps(name: str) -> None:
     train, test = load_samples(name)
     for part in (train, test):

@@ -104,8 +104,9 @@ def test_relative_data_dir_resolves_from_the_checkout(tmp_path, monkeypatch):
     assert len(log) == 100_000
 
 
-def test_taobao_real_copy(monkeypatch):
-    monkeypatch.setenv("SEQLIB_DATA_DIR", str(SHARED))
+@pytest.mark.requires_taobao
+def test_taobao_real_copy(taobao_csv, monkeypatch):
+    monkeypatch.setenv("SEQLIB_DATA_DIR", str(taobao_csv.parents[1]))
     log = load_taobao()
     assert list(log.columns) == ["user_id", "item_id", "cate_id", "timestamp", "behavior"]
     assert len(log) == 84_475
@@ -115,8 +116,9 @@ def test_taobao_real_copy(monkeypatch):
     assert log["user_id"].is_monotonic_increasing
 
 
-def test_taobao_max_users_reads_first_users_across_chunks(monkeypatch):
-    path = SHARED / "taobao" / "UserBehavior.csv"
+@pytest.mark.requires_taobao
+def test_taobao_max_users_reads_first_users_across_chunks(taobao_csv, monkeypatch):
+    path = taobao_csv
     small = load_taobao(path, max_users=10)
     assert small["user_id"].nunique() == 10
     first_ten = pd.read_csv(path, header=None, usecols=[0])[0].unique()[:10]

@@ -1,7 +1,11 @@
-"""Taobao is optional: ``have_taobao`` runs a section when the file is there and explains when not."""
+"""Taobao is optional: ``have_taobao`` runs a section when the file is there and explains when not;
+a test that needs the file skips without it, and fails instead under ``.ci/run``."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -9,6 +13,7 @@ import pytest
 from seqlib.data.optional import TAOBAO_URL, have_taobao, taobao_available, taobao_file, taobao_missing_note
 
 ROW = "1,2268318,2520377,pv,1511544070\n"
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def test_missing_file_prints_where_and_what(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
@@ -44,3 +49,29 @@ def test_empty_description_is_refused(tmp_path: Path, monkeypatch: pytest.Monkey
     monkeypatch.setenv("SEQLIB_DATA_DIR", str(tmp_path))
     with pytest.raises(ValueError, match="shows must say what"):
         have_taobao("  ")
+
+
+def _run_taobao_test(data_dir: Path, require: str | None) -> subprocess.CompletedProcess:
+    """Run one ``requires_taobao`` test in a child pytest with ``data_dir`` as the data folder."""
+    env = {k: v for k, v in os.environ.items() if k != "SEQLIB_REQUIRE_OPTIONAL_DATA"}
+    env["SEQLIB_DATA_DIR"] = str(data_dir)
+    if require is not None:
+        env["SEQLIB_REQUIRE_OPTIONAL_DATA"] = require
+    test = "tests/test_loaders.py::test_taobao_real_copy"
+    return subprocess.run([sys.executable, "-m", "pytest", "-q", "-rs", "-p", "no:cacheprovider", test],
+                          cwd=ROOT, env=env, capture_output=True, text=True, check=False)
+
+
+def test_a_taobao_test_skips_with_the_path_and_fails_when_required(tmp_path: Path) -> None:
+    missing = tmp_path / "taobao" / "UserBehavior.csv"
+    skipped = _run_taobao_test(tmp_path, None)
+    assert skipped.returncode == 0 and "1 skipped" in skipped.stdout, skipped.stdout
+    assert f"optional Taobao file not found: {missing}" in skipped.stdout
+    failed = _run_taobao_test(tmp_path, "1")
+    assert failed.returncode == 1 and "1 error" in failed.stdout, failed.stdout
+    assert f"the optional Taobao file is missing: no {missing}" in failed.stdout
+    assert "SEQLIB_REQUIRE_OPTIONAL_DATA=1 (set by .ci/run) requires it" in failed.stdout
+
+
+def test_ci_requires_the_optional_data() -> None:
+    assert "export SEQLIB_REQUIRE_OPTIONAL_DATA=1" in (ROOT / ".ci" / "run").read_text(encoding="utf-8")

@@ -43,6 +43,9 @@ class Batch:
         hist_feedback: behaviour-feedback level of each history position (e.g. the rating),
             0 on padding; None when the data carry no feedback feature.  # [B, L]
         sess_feedback: feedback levels in the session tensor, or None.  # [B, K, T]
+        vocab: the fingerprint of the id tables the ids index (:attr:`Vocab.id_fingerprint`), set by
+            the sample set that made the batch; a model refuses a batch of another vocabulary.
+            None for a batch made by hand (the model then checks only that the ids fit its tables).
     """
 
     user: torch.Tensor
@@ -62,6 +65,7 @@ class Batch:
     label: torch.Tensor
     hist_feedback: torch.Tensor | None = None
     sess_feedback: torch.Tensor | None = None
+    vocab: str | None = None
 
     @property
     def hist_mask(self) -> torch.Tensor:
@@ -90,9 +94,9 @@ class Batch:
         return Batch(**{f.name: _apply(getattr(self, f.name), lambda t: t[index]) for f in fields(self)})
 
 
-def _apply(value: torch.Tensor | None, op: Callable[[torch.Tensor], torch.Tensor]) -> torch.Tensor | None:
-    """``op(value)``, or None for an absent optional field."""
-    return None if value is None else op(value)
+def _apply(value: torch.Tensor | str | None, op: Callable[[torch.Tensor], torch.Tensor]) -> torch.Tensor | str | None:
+    """``op(value)`` for a tensor; other fields (None, the vocabulary fingerprint) as they are."""
+    return op(value) if isinstance(value, torch.Tensor) else value
 
 
 def length_mask(lengths: torch.Tensor, max_len: int) -> torch.Tensor:

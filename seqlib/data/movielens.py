@@ -61,6 +61,11 @@ class DownloadError(RuntimeError):
     """Fetching an official archive failed (no connection, a timeout, a connection cut short)."""
 
 
+class CacheConflict(FileExistsError):
+    """The cache folder of a data set holds something the loader did not write (a file of the
+    user's, a link); the loader refuses to replace it rather than delete it."""
+
+
 class Archive(NamedTuple):
     """An official MovieLens zip: where it is, its size in bytes and its sha256."""
 
@@ -305,6 +310,8 @@ def _download(name: str, root: Path, progress: bool) -> None:
                 _verify(target, name)
                 return
             _fetch_and_place(name, root, progress)
+    except CacheConflict:
+        raise  # its message already names the file and the remedy
     except OSError as exc:  # network errors are DownloadErrors by now: this is the cache folder
         raise _cache_error(exc, root, name) from exc
 
@@ -334,12 +341,37 @@ def _fetch_and_place(name: str, root: Path, progress: bool) -> None:
             )
         _verify(staging / name, name)
         if target.exists() or target.is_symlink():  # an incomplete copy (a verified one is used above)
+            _check_only_ours(target, staging / name, name)
             os.replace(target, staging / "previous")  # removed with staging
         os.replace(staging / name, target)
     finally:
         part.unlink(missing_ok=True)
         if staging is not None:
             shutil.rmtree(staging, ignore_errors=True)
+
+
+def _check_only_ours(target: Path, fresh: Path, name: str) -> None:
+    """Raise :class:`CacheConflict` unless everything in the incomplete copy ``target`` is a file
+    the archive holds too (``fresh`` is the archive's verified extraction): the loader replaces
+    only what it wrote, never a file or link the user put there.
+    """
+    if target.is_symlink() or not target.is_dir():
+        kind = "a link" if target.is_symlink() else "a file"
+        foreign = [target]
+        what = f"{target} is {kind}, not the folder the loader writes"
+    else:
+        ours = {p.relative_to(fresh) for p in fresh.rglob("*")}
+        foreign = [p for p in sorted(target.rglob("*")) if p.relative_to(target) not in ours or p.is_symlink()]
+        kind = "files"
+        what = f"the incomplete copy {target} holds {len(foreign)} item(s) that are not part of the {name} archive"
+    if foreign:
+        shown = ", ".join(str(p) for p in foreign[:3]) + (", ..." if len(foreign) > 3 else "")
+        raise CacheConflict(
+            errno.EEXIST,
+            f"{what} ({shown}); the loader replaces an incomplete copy only when it holds nothing but the "
+            f"archive's own files, and never deletes a file it did not write. Move {'them' if len(foreign) > 1 else 'it'} "
+            f"out of {target.parent} (or delete {target} yourself), then load {name} again.",
+        )
 
 
 def _fetch(archive: Archive, out: BinaryIO, name: str, target: Path, progress: bool) -> str:

@@ -15,8 +15,12 @@ import numbers
 import numpy as np
 import pandas as pd
 
+from seqlib.data.validate import TimeUnit, check_time_range, time_scale
 
-def session_breaks(timestamps: np.ndarray, gap: float = 1800, users: np.ndarray | None = None) -> np.ndarray:
+
+def session_breaks(
+    timestamps: np.ndarray, gap: float = 1800, users: np.ndarray | None = None, time_unit: TimeUnit = "s"
+) -> np.ndarray:
     """Mark the events that start a new session, for many users at once (vectorised).
 
     An event starts a session when it is its user's first event or when the gap to the user's
@@ -24,9 +28,11 @@ def session_breaks(timestamps: np.ndarray, gap: float = 1800, users: np.ndarray 
     the session).
 
     Args:
-        timestamps: event times in seconds, sorted ascending within each user.  # [N]
-        gap: the threshold in seconds (DSIN uses 30 minutes = 1800).
+        timestamps: event times in ``time_unit``, sorted ascending within each user.  # [N]
+        gap: the threshold in seconds (DSIN uses 30 minutes = 1800), whatever ``time_unit``.
         users: user of each event, events grouped by user (None: all events belong to one user).  # [N]
+        time_unit: ``"s"`` (default) or ``"ms"``; times beyond 1e11 s (the year 5138) are refused
+            as not seconds, so millisecond times never meet a gap meant in seconds.
 
     Returns:
         Boolean mask, True where a session starts.  # [N]
@@ -35,9 +41,10 @@ def session_breaks(timestamps: np.ndarray, gap: float = 1800, users: np.ndarray 
         ValueError: ``gap`` not a number > 0 (``inf`` is allowed: one session per user),
             arrays not one-dimensional or of different lengths, missing user ids, timestamps
             that are not numbers (strings, booleans, datetimes), NaN, infinite, negative or
-            (within a user) unsorted.
+            (within a user) unsorted, or too large for ``time_unit``; ``time_unit`` not "s"/"ms".
     """
     _check_gap(gap)
+    scale = time_scale(time_unit)
     ts = np.asarray(timestamps)
     if ts.ndim != 1:
         raise ValueError(f"timestamps must be one-dimensional, got shape {ts.shape}")
@@ -57,6 +64,9 @@ def session_breaks(timestamps: np.ndarray, gap: float = 1800, users: np.ndarray 
         raise ValueError(f"timestamps contain {int(np.isinf(ts).sum())} infinite value(s)")
     if (ts < 0).any():
         raise ValueError(f"timestamps must be >= 0, found {ts[ts < 0][0]:g}")
+    if scale != 1.0:
+        ts = ts * scale  # [N] seconds
+    check_time_range(ts, time_unit, "timestamps", "split_sessions(timestamps, time_unit='ms')")
     steps = np.diff(ts)  # [N - 1]
     if users is None:
         same_user = np.ones(len(steps), dtype=bool)
@@ -87,24 +97,25 @@ def _check_gap(gap: float) -> None:
         raise ValueError(f"gap must be > 0 seconds, got {gap}")
 
 
-def split_sessions(timestamps: np.ndarray, gap: float = 1800) -> np.ndarray:
+def split_sessions(timestamps: np.ndarray, gap: float = 1800, time_unit: TimeUnit = "s") -> np.ndarray:
     """Assign a session index to each event of one user's time-sorted behaviour sequence.
 
     A new session starts where the gap to the previous event exceeds ``gap`` seconds
     (strictly greater: a gap of exactly ``gap`` stays in the session); see :func:`session_breaks`.
 
     Args:
-        timestamps: event times in seconds, sorted ascending.  # [N]
+        timestamps: event times in ``time_unit``, sorted ascending.  # [N]
         gap: the threshold in seconds (DSIN uses 30 minutes = 1800).
+        time_unit: ``"s"`` (default) or ``"ms"`` (times beyond the year 5138 in seconds are refused).
 
     Returns:
         Session index per event, starting at 0 and increasing by one at each break.  # [N]
 
     Raises:
         ValueError: ``gap`` not a number > 0, timestamps not one-dimensional, not numbers, NaN,
-            infinite, negative or unsorted.
+            infinite, negative, unsorted or too large for ``time_unit``.
     """
-    breaks = session_breaks(np.asarray(timestamps), gap)  # [N]
+    breaks = session_breaks(np.asarray(timestamps), gap, time_unit=time_unit)  # [N]
     return np.cumsum(breaks) - 1
 
 
@@ -113,6 +124,7 @@ def boundary_precision_recall(
     true_sessions: np.ndarray,
     gap: float = 1800,
     users: np.ndarray | None = None,
+    time_unit: TimeUnit = "s",
 ) -> tuple[float, float]:
     """Precision and recall of the gap rule's session boundaries against known sessions.
 
@@ -126,6 +138,7 @@ def boundary_precision_recall(
             ``truth.session``); a boundary is where it changes within a user.  # [N]
         gap: the threshold in seconds.
         users: user of each event (None: one user).  # [N]
+        time_unit: the unit of ``timestamps``, ``"s"`` or ``"ms"``.
 
     Returns:
         ``(precision, recall)``.
@@ -134,11 +147,11 @@ def boundary_precision_recall(
         ValueError: ``true_sessions`` of another length, or any input :func:`session_breaks`
             rejects.
     """
-    predicted = session_breaks(timestamps, gap, users)  # [N]
+    predicted = session_breaks(timestamps, gap, users, time_unit)  # [N]
     truth = np.asarray(true_sessions)
     if truth.shape != predicted.shape:
         raise ValueError(f"true_sessions must have the shape of timestamps {predicted.shape}, got {truth.shape}")
-    first = session_breaks(timestamps, np.inf, users)  # [N] each user's first event
+    first = session_breaks(timestamps, np.inf, users, time_unit)  # [N] each user's first event
     actual = np.ones_like(predicted)
     actual[1:] = truth[1:] != truth[:-1]
     predicted, actual = predicted & ~first, actual & ~first
@@ -148,7 +161,11 @@ def boundary_precision_recall(
 
 
 def boundary_curve(
-    timestamps: np.ndarray, true_sessions: np.ndarray, gaps: Sequence[float], users: np.ndarray | None = None
+    timestamps: np.ndarray,
+    true_sessions: np.ndarray,
+    gaps: Sequence[float],
+    users: np.ndarray | None = None,
+    time_unit: TimeUnit = "s",
 ) -> pd.DataFrame:
     """:func:`boundary_precision_recall` for each threshold in ``gaps``.
 
@@ -157,9 +174,10 @@ def boundary_curve(
         true_sessions: known session id per event.  # [N]
         gaps: thresholds in seconds.
         users: user of each event (None: one user).  # [N]
+        time_unit: the unit of ``timestamps``, ``"s"`` or ``"ms"``.
 
     Returns:
         One row per gap: ``gap, precision, recall``.
     """
-    rows = [(g, *boundary_precision_recall(timestamps, true_sessions, g, users)) for g in gaps]
+    rows = [(g, *boundary_precision_recall(timestamps, true_sessions, g, users, time_unit)) for g in gaps]
     return pd.DataFrame(rows, columns=["gap", "precision", "recall"])

@@ -10,6 +10,7 @@ slice of the file works, so there is no checksum; the format is checked instead.
 from __future__ import annotations
 
 import os
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -17,7 +18,7 @@ import pandas as pd
 
 from seqlib.checks import check_int
 from seqlib.data.paths import DATA_DIR_ENV, env_data_dir
-from seqlib.data.validate import validate_log
+from seqlib.data.validate import TimeUnit, time_scale, validate_log
 
 BEHAVIORS = ("pv", "cart", "fav", "buy")
 COLUMNS = ("user_id", "item_id", "cate_id", "timestamp", "behavior")
@@ -33,7 +34,7 @@ class _BadLine(ValueError):
 
 
 def load_taobao(
-    path: str | os.PathLike[str] | None = None, max_users: int | None = None
+    path: str | os.PathLike[str] | None = None, max_users: int | None = None, time_unit: TimeUnit = "s"
 ) -> pd.DataFrame:
     """Load Taobao UserBehavior.csv (or a head slice of it) as a label-free behaviour log.
 
@@ -48,31 +49,64 @@ def load_taobao(
             or numpy integer >= 1). The file is read in chunks and reading stops at the first
             row of the next user, so a small sample of the 100-million-row file is quick; this
             relies on rows being grouped by user, as in the official file.
+        time_unit: the unit of the file's timestamps: ``"s"`` (default, the official file) or
+            ``"ms"``. The log holds seconds either way (milliseconds become fractional seconds,
+            float64); timestamps too large for seconds (beyond the year 5138) are refused.
+
+    A compressed copy (``.gz``, ``.bz2``, ``.zip``, ``.xz``) is read as such; a truncated or
+    mislabelled one is refused with the file named.
 
     Returns:
-        One row per behaviour, columns ``user_id, item_id, cate_id, timestamp`` (int64,
-        seconds) and ``behavior`` (categorical with categories ``pv, cart, fav, buy``), sorted
+        One row per behaviour, columns ``user_id, item_id, cate_id, timestamp`` (int64
+        seconds; float64 with ``time_unit="ms"``) and ``behavior`` (categorical with categories ``pv, cart, fav, buy``), sorted
         by ``user_id`` then ``timestamp`` (stable: ties keep file order).
 
     Raises:
         FileNotFoundError: no file at ``path`` or at the default place.
         ValueError: ``max_users`` is not a positive integer, or the file is not in the expected
             format (wrong field count, missing fields, ids or timestamps that are not integers
-            from 0 to 2**63 - 1, unknown behaviour types); the message gives the line number.
+            from 0 to 2**63 - 1, unknown behaviour types, timestamps too large for
+            ``time_unit``); the message gives the line number. Also a bad ``time_unit``, and a
+            compressed file that is truncated or not what its name says (the message names it).
     """
     if max_users is not None:
         max_users = check_int("max_users", max_users, minimum=1)
+    scale = time_scale(time_unit)
     file = _find_file(path)
     try:
         log = _read(file, max_users)
+        if scale != 1.0:
+            log["timestamp"] = log["timestamp"].to_numpy(dtype=np.float64) * scale
         log["behavior"] = pd.Categorical(log["behavior"], categories=BEHAVIORS)
         order = np.lexsort((log["timestamp"].to_numpy(), log["user_id"].to_numpy()))  # stable
         log = log.iloc[order].reset_index(drop=True)[list(COLUMNS)]
         validate_log(log, extra=("behavior",))
+    except (EOFError, zlib.error, UnicodeDecodeError) as exc:  # before ValueError: a UnicodeDecodeError is one
+        raise ValueError(_unreadable(file, exc)) from exc
     except ValueError as exc:  # pandas' ParserError and EmptyDataError are ValueErrors too
-        problem = str(exc).strip()
+        problem = str(exc).strip().replace(
+            "build_samples(log, time_unit='ms'), load_taobao(path, time_unit='ms')", "load_taobao(path, time_unit='ms')")
         raise ValueError(f"{file} is not the expected format ({_FORMAT}): {problem}") from exc
+    except OSError as exc:  # gzip.BadGzipFile, bz2/zip errors, a folder or a file we may not read
+        if isinstance(exc, (FileNotFoundError, PermissionError, IsADirectoryError)):
+            raise type(exc)(exc.errno, f"could not read the Taobao file {file}: {exc.strerror}") from exc
+        raise ValueError(_unreadable(file, exc)) from exc
     return log
+
+
+def _unreadable(file: Path, exc: BaseException) -> str:
+    """Why ``file`` could not be read as text (a truncated or mislabelled compressed file)."""
+    packed = file.suffix.lower() in (".gz", ".bz2", ".zip", ".xz", ".zst")
+    if packed:
+        return (
+            f"{file} could not be decompressed ({type(exc).__name__}: {exc}): it is truncated (an interrupted "
+            f"download or copy) or not {file.suffix[1:]}-compressed despite its name. Copy it again; if it is "
+            f"plain text, rename it without {file.suffix!r}."
+        )
+    return (
+        f"{file} is not a text CSV file ({type(exc).__name__}: {exc}); expected {_FORMAT}. If it is compressed, "
+        "give it its compression's suffix (.gz, .bz2, .zip, .xz)."
+    )
 
 
 def _read(file: Path, max_users: int | None) -> pd.DataFrame:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable
 
 import torch
@@ -53,7 +54,19 @@ def check_cases(cases: list[Case], candidate: Callable[..., object], verbose: bo
 
     Returns:
         True when every case passed.
+
+    Raises:
+        TypeError: ``candidate`` is not a function or class (e.g. None, or the result of calling
+            the function instead of the function); the message names the checker.
     """
+    if not callable(candidate):
+        checker = sys._getframe(1).f_code.co_name  # the check_... function that called us
+        shown = repr(candidate)
+        shown = shown if len(shown) <= 60 else shown[:57] + "..."
+        raise TypeError(
+            f"{checker} takes your function or class itself, got {type(candidate).__name__} {shown}. "
+            f"Pass it without calling it, e.g. {checker}(my_function) rather than {checker}(my_function(...))."
+        )
     return run_checks([(name, lambda c=case: c(candidate)) for name, case in cases], verbose)
 
 

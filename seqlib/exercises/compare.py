@@ -1,5 +1,5 @@
 """Checkers for chapter 5 (comparing the models): RelaImpr, GAUC, a random test slice, and
-embedding norms of seen and unseen items.
+embedding norms of seen and unseen items, and a fourth model to build: BST.
 
 The same checks run in ``tests/test_exercises_compare.py`` against seqlib's own
 :func:`seqlib.metrics.rela_impr` and :func:`seqlib.metrics.gauc` and against reference
@@ -14,8 +14,15 @@ from collections.abc import Callable
 import numpy as np
 import torch
 
+from seqlib.data.batch import Batch
+from seqlib.evaluation import compare_models
+from seqlib.exercises import _train
 from seqlib.exercises._check import Case, check_cases
+from seqlib.exercises._predict import Prediction
+from seqlib.exercises.din import with_padding_junk
 from seqlib.metrics import gauc
+from seqlib.models.base import CTRModel
+from seqlib.models.registry import registered_name
 
 
 def _close(actual: object, expected: float, what: str, tol: float = 1e-6) -> None:
@@ -243,9 +250,105 @@ def check_seen_unseen_norms(fn: Callable[..., object], verbose: bool = True) -> 
     return check_cases(norms_cases(), fn, verbose)
 
 
+# ---------------------------------------------------------------- a fourth model: BST
+BST_DATA = "synthetic"
+BST_USERS = 500  # a quarter of the planted log's users: the comparison stays near a minute
+
+
+def bst_cases() -> list[Case]:
+    """Checks for a registered model class ``BST(vocab)``: a Transformer over the behaviours and
+    the candidate, with ``explain``."""
+    batch = _train.probe_batch(BST_DATA)
+    vocab = _train.planted(BST_DATA)[0].vocab
+
+    def registered(cls: Callable[..., object]) -> None:
+        name = registered_name(cls) if isinstance(cls, type) else None
+        assert name is not None, "register the class: put @register(\"bst\") (from seqlib.models) above it"
+        model = _train.build(cls, vocab)
+        assert isinstance(model, CTRModel), f"subclass seqlib.models.CTRModel (got {type(model).__name__})"
+        _train.assert_logits(model.eval(), batch)
+
+    def ignores_padding(cls: Callable[..., object]) -> None:
+        model = _train.build(cls, vocab).eval()
+        with torch.no_grad():
+            _train.assert_same_logits(model(with_padding_junk(batch, 0)), model(batch),
+                                      "other ids on the padded history positions",
+                                      "padding must neither be attended to nor reach the candidate's slot")
+
+    def explains(cls: Callable[..., object]) -> None:
+        model = _train.build(cls, vocab).train()
+        weights = model.explain(batch)
+        mask = model.explain_mask(batch)
+        assert isinstance(weights, torch.Tensor) and weights.shape == mask.shape, (
+            f"explain(batch) should give one weight per history position, shape {tuple(mask.shape)}, "
+            f"got {getattr(weights, 'shape', weights)}"
+        )
+        assert torch.isfinite(weights).all() and not weights.requires_grad, "explain: finite weights, no gradient"
+        assert (weights[mask == 0] == 0).all(), "explain must give exactly 0 on padded positions"
+        assert (weights >= 0).all() and (weights.sum(1) <= 1 + 1e-5).all(), (
+            "explain: attention weights of the candidate over the behaviours are >= 0 and sum to at most 1"
+        )
+        assert model.training, "explain must leave the model in the mode it found it (use self.in_eval)"
+        swapped = Batch(**{**batch.__dict__, "item": batch.item.flip(0), "cate": batch.cate.flip(0)})
+        assert not torch.allclose(weights, model.explain(swapped)), (
+            "explain gives the same weights for other candidates: the candidate's attention row should depend on it"
+        )
+
+    def gradient(cls: Callable[..., object]) -> None:
+        model = _train.build(cls, vocab)
+        _train.assert_gradient_flows(model, batch, {"the item embeddings": model.embed.item.weight,
+                                                    "the user embeddings": model.user.weight})
+
+    def compared(cls: Callable[..., object]) -> None:
+        name = registered_name(cls)
+        with _train.one_thread():
+            results, table = compare_models({"base": "base", "DIN": "din", "yours": name},
+                                            data=_train.planted_users(BST_DATA, BST_USERS), seeds=_train.CHECK_SEEDS,
+                                            epochs=_train.CHECK_EPOCHS, workers=1, progress=False)
+        runs = results.attrs["runs"].pivot(index="seed", columns="model", values="auc")
+        margin = runs["yours"] - runs["base"]
+        assert (margin >= 0.01).all(), (
+            f"test AUC after {_train.CHECK_EPOCHS} epochs on {BST_USERS} users of the planted log: your model should "
+            f"beat the base model by 0.01 on every seed (margins {margin.round(4).tolist()}):\n{table}"
+        )
+        print(f"compare_models, {_train.CHECK_EPOCHS} epochs on {BST_USERS} users of the planted log:\n{table}")
+
+    return [("registered, one logit per sample", registered), ("padding is ignored", ignores_padding),
+            ("explain(batch)", explains), ("gradient reaches the embeddings", gradient),
+            ("compare_models against base and DIN", compared)]
+
+
+def check_bst(cls: Callable[..., object], verbose: bool = True) -> bool:
+    """Check a student's ``BST``: registered, shapes, padding, ``explain``, gradient, then
+    ``compare_models`` against the base model and DIN on a quarter of the planted log (about a
+    minute on one core).
+
+    Args:
+        cls: the candidate model class, registered with ``@register(name)``.
+        verbose: print the result (and the comparison table when the model trains).
+
+    Returns:
+        True when all checks pass.
+    """
+    return check_cases(bst_cases(), cls, verbose)
+
+
 CHECKERS = {
     "relative_improvement": check_relative_improvement,
     "group_auc": check_group_auc,
     "sample_users": check_sample_users,
     "seen_unseen_norms": check_seen_unseen_norms,
+    "BST": check_bst,
+}
+
+PREDICTIONS = {
+    "relaimpr-base": Prediction(
+        question="Model A reaches AUC 0.75 over a base of 0.70, model B 0.85 over a base of 0.80: both gain 0.05. "
+                 "Which has the larger RelaImpr?",
+        options={"a": "A", "b": "B", "c": "neither: the same gain gives the same RelaImpr"},
+        correct="a",
+        why="RelaImpr divides the gain by the base's distance from chance: A gains 0.05 on 0.20 (25%), B gains "
+            "0.05 on 0.30 (about 16.7%). The same AUC gain counts for more over a weaker base; compare RelaImpr "
+            "only across models on the same base.",
+    ),
 }

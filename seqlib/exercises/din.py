@@ -1,5 +1,5 @@
 """Checkers for chapter 2 (DIN): local activation pooling, Dice, the masked softmax, the
-mini-batch aware L2 penalty.
+mini-batch aware L2 penalty, and a model to build: DIN with a softmax.
 
 The same checks run in ``tests/test_din.py`` against seqlib's own implementation.
 """
@@ -11,10 +11,10 @@ from collections.abc import Callable
 
 import torch
 
+from seqlib.data.batch import Batch
+from seqlib.exercises import _train
 from seqlib.exercises._check import Case, assert_tensor_close, check_cases
-
-
-
+from seqlib.exercises._predict import Prediction
 
 
 def _sig(x: float) -> float:
@@ -212,9 +212,150 @@ def check_mba_penalty(fn: Callable[..., torch.Tensor], verbose: bool = True) -> 
     return check_cases(mba_cases(), fn, verbose)
 
 
+# ---------------------------------------------------------------- a model: DIN with a softmax
+SOFTMAX_DIN_DATA = "synthetic-din"
+
+
+def with_padding_junk(batch: Batch, extra: int) -> Batch:
+    """The batch with ``extra`` more history columns and item/category id 1 on every padded position.
+
+    Args:
+        batch: a batch.
+        extra: padded columns to add (0 keeps the width).
+
+    Returns:
+        A batch a model that ignores padding scores exactly as ``batch``.
+    """
+    b, length = batch.hist_item.shape
+    pad = torch.arange(length + extra) >= batch.hist_len.unsqueeze(1)  # [B, L + extra]
+    fields = {}
+    for name in ("hist_item", "hist_cate", "hist_time", "neg_item", "neg_cate", "hist_feedback"):
+        x = getattr(batch, name)
+        if x is not None:
+            x = torch.cat([x, torch.zeros(b, extra, dtype=x.dtype)], dim=1)  # [B, L + extra]
+            fields[name] = torch.where(pad, torch.ones_like(x), x)
+    return Batch(**{**batch.__dict__, **fields})
+
+
+def repeated_history(batch: Batch) -> Batch:
+    """Every history read twice: behaviours ``[a, b, c]`` become ``[a, b, c, a, b, c]``.
+
+    Raw weights (DIN) then pool twice the vector; a softmax halves every weight and pools the
+    same vector, so a softmax model scores exactly as before.
+
+    Args:
+        batch: a batch with histories of width ``L``.
+
+    Returns:
+        The batch with histories of width ``2L`` and twice the lengths.
+    """
+    length = batch.hist_item.shape[1]
+    n = batch.hist_len.clamp(min=1).unsqueeze(1)  # [B, 1]
+    position = torch.arange(2 * length).unsqueeze(0)  # [1, 2L]
+    source = (position % n).clamp(max=length - 1)  # [B, 2L]
+    valid = position < 2 * batch.hist_len.unsqueeze(1)  # [B, 2L]
+    fields = {}
+    for name in ("hist_item", "hist_cate", "hist_time", "neg_item", "neg_cate", "hist_feedback"):
+        x = getattr(batch, name)
+        if x is not None:
+            fields[name] = torch.where(valid, x.gather(1, source), torch.zeros_like(source, dtype=x.dtype))
+    return Batch(**{**batch.__dict__, **fields, "hist_len": 2 * batch.hist_len})
+
+
+def softmax_din_cases() -> list[Case]:
+    """Checks for a model class ``SoftmaxDIN(vocab)``: DIN with softmax-normalised weights."""
+    batch = _train.probe_batch(SOFTMAX_DIN_DATA)
+    vocab = _train.planted(SOFTMAX_DIN_DATA)[0].vocab
+
+    def shape(cls: Callable[..., object]) -> None:
+        model = _train.build(cls, vocab)
+        _train.assert_logits(model.eval(), batch)
+
+    def ignores_padding(cls: Callable[..., object]) -> None:
+        model = _train.build(cls, vocab).eval()
+        with torch.no_grad():
+            _train.assert_same_logits(model(with_padding_junk(batch, 5)), model(batch),
+                                      "5 more padded columns holding other ids",
+                                      "the softmax must run over the valid behaviours only (masked_softmax)")
+
+    def count_is_gone(cls: Callable[..., object]) -> None:
+        model = _train.build(cls, vocab).eval()
+        with torch.no_grad():
+            _train.assert_same_logits(model(repeated_history(batch)), model(batch), "every history read twice",
+                                      "with weights that sum to 1 each behaviour gets half its weight and v_U(A) "
+                                      "stays the same: are the weights still raw, as in DIN?")
+
+    def gradient(cls: Callable[..., object]) -> None:
+        model = _train.build(cls, vocab)
+        _train.assert_gradient_flows(model, batch, {"the item embeddings": model.embed.item.weight,
+                                                    "the user embeddings": model.user.weight})
+
+    def auc_effect(cls: Callable[..., object]) -> None:
+        yours = [_train.train_auc(cls, SOFTMAX_DIN_DATA, seed) for seed in _train.CHECK_SEEDS]
+        din = [_train.reference_auc("din", SOFTMAX_DIN_DATA, seed) for seed in _train.CHECK_SEEDS]
+        base = [_train.reference_auc("base", SOFTMAX_DIN_DATA, seed) for seed in _train.CHECK_SEEDS]
+        table = _train.auc_table({"DIN": din, "yours": yours, "base": base})
+        assert sum(yours) / len(yours) >= 0.6, (
+            f"test AUC after {_train.CHECK_EPOCHS} epochs: your model stays near chance (0.5) on average; "
+            f"does forward use the weighted history?\n{table}"
+        )
+        assert all(d - y >= 0.01 for d, y in zip(din, yours)), (
+            f"test AUC after {_train.CHECK_EPOCHS} epochs: a softmax should lose at least 0.01 to DIN on every seed "
+            f"(it cannot count the relevant behaviours):\n{table}"
+        )
+        print(f"test AUC after {_train.CHECK_EPOCHS} epochs on the DIN-only planted log:\n{table}")
+
+    return [("builds, one logit per sample", shape), ("padding is ignored", ignores_padding),
+            ("weights sum to 1", count_is_gone), ("gradient reaches the embeddings", gradient),
+            ("AUC against DIN and the base model", auc_effect)]
+
+
+def check_softmax_din(cls: Callable[..., object], verbose: bool = True) -> bool:
+    """Check a student's ``SoftmaxDIN``: shapes, padding, weights that sum to 1, gradient, then
+    test AUC after a short training on the DIN-only planted log against DIN and the base model
+    trained the same way (about a minute on one core).
+
+    Args:
+        cls: the candidate model class, built as ``cls(vocab)``.
+        verbose: print the result (and the AUCs when the model trains).
+
+    Returns:
+        True when all checks pass.
+    """
+    return check_cases(softmax_din_cases(), cls, verbose)
+
+
 CHECKERS = {
     "local_activation_pool": check_local_activation_pool,
     "dice": check_dice,
     "masked_softmax": check_masked_softmax,
     "mba_penalty": check_mba_penalty,
+    "SoftmaxDIN": check_softmax_din,
+}
+
+PREDICTIONS = {
+    "softmax-intensity": Prediction(
+        question="For a DIN trained with a softmax, what does the right panel of the intensity plot become?",
+        options={
+            "a": "a steeper line: the softmax sharpens the weights of the relevant behaviours",
+            "b": "a flat line at 1: the weights of every non-empty history sum to 1, whatever the count",
+            "c": "a line falling towards 0 as more behaviours are relevant",
+        },
+        correct="b",
+        why="The softmax divides each weight by the sum over the valid positions, so the total is exactly 1 for "
+            "every non-empty history. The number of relevant behaviours can then reach the tower only through the "
+            "direction of v_U(A), not through its length.",
+    ),
+    "softmax-din-auc": Prediction(
+        question="On the DIN-only planted log, where does DIN with a softmax land?",
+        options={
+            "a": "above DIN: normalised weights train more stably",
+            "b": "level with DIN, within the seed spread",
+            "c": "below DIN on every seed",
+        },
+        correct="c",
+        why="The planted click rule reads how many of the last 20 clicks are relevant, and a softmax erases the "
+            "count. Trained to convergence, the chapter's DIN + softmax runs fall below DIN on every seed (table "
+            "'Base model against DIN'); check_softmax_din measures it again with a short budget.",
+    ),
 }

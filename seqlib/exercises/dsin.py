@@ -1,4 +1,5 @@
-"""Checkers for chapter 4 (DSIN): the 30-minute rule, the bias encoding, the masked session pooling.
+"""Checkers for chapter 4 (DSIN): the 30-minute rule, the bias encoding, the masked session
+pooling, and a model to build: DSIN with a masked mean instead of self-attention.
 
 The same checks run in ``tests/test_dsin.py`` against seqlib's own implementation.
 """
@@ -10,7 +11,12 @@ from collections.abc import Callable
 import numpy as np
 import torch
 
+from seqlib.data.batch import Batch
+from seqlib.exercises import _train
 from seqlib.exercises._check import assert_tensor_close, check_cases
+from seqlib.exercises._predict import Prediction
+from seqlib.models.dsin import DSIN
+from seqlib.nn.layers import masked_mean
 
 Case = tuple[str, Callable[[Callable[..., object]], None]]
 
@@ -143,8 +149,124 @@ def check_session_pool(fn: Callable[..., object], verbose: bool = True) -> bool:
     return check_cases(pooling_cases(), fn, verbose)
 
 
+# ---------------------------------------------------------------- a model: DSIN with a masked mean
+MEAN_DSIN_DATA = "synthetic-dsin"
+
+
+def with_session_junk(batch: Batch) -> Batch:
+    """The batch with item/category id 1 on every padded session position (same shapes).
+
+    Args:
+        batch: a batch.
+
+    Returns:
+        A batch a model that ignores padding scores exactly as ``batch``.
+    """
+    pad = batch.sess_mask == 0  # [B, K, T]
+    fields = {name: torch.where(pad, torch.ones_like(getattr(batch, name)), getattr(batch, name))
+              for name in ("sess_item", "sess_cate")}
+    return Batch(**{**batch.__dict__, **fields})
+
+
+def mean_dsin_cases() -> list[Case]:
+    """Checks for a model class ``MeanDSIN(vocab)``: DSIN whose extractor is a masked mean."""
+    batch = _train.probe_batch(MEAN_DSIN_DATA)
+    vocab = _train.planted(MEAN_DSIN_DATA)[0].vocab
+
+    def is_dsin(cls: Callable[..., object]) -> None:
+        model = _train.build(cls, vocab)
+        assert isinstance(model, DSIN), (
+            f"build the variant as a subclass of seqlib.models.DSIN (got {type(model).__name__}), so that "
+            "interests(batch) and the rest of DSIN stay as they are"
+        )
+        _train.assert_logits(model.eval(), batch)
+
+    def masked_mean_interests(cls: Callable[..., object]) -> None:
+        model = _train.build(cls, vocab).eval()
+        with torch.no_grad():
+            x = model.embed(batch.sess_item, batch.sess_cate, batch.sess_feedback)  # [B, K, T, d]
+            if model.bias is not None:
+                x = model.bias(x, batch.n_sess)
+            got = model.interests(batch)["I"]  # [B, K, d]
+        expected = masked_mean(x, batch.sess_mask)  # [B, K, d]
+        assert got.shape == expected.shape, f"session interests I: expected shape {tuple(expected.shape)}, got {tuple(got.shape)}"
+        over_all_slots = (x * batch.sess_mask.unsqueeze(-1)).sum(dim=2) / x.shape[2]  # [B, K, d]
+        if torch.allclose(got, x.mean(dim=2), atol=1e-5) or torch.allclose(got, over_all_slots, atol=1e-5):
+            raise AssertionError("session interests I: you average over all T slots, padding included; divide the "
+                                 "sum over the valid behaviours by their number (mask.sum, at least 1)")
+        assert torch.allclose(got, expected, atol=1e-5), (
+            "session interests I = interests(batch)['I'] should be the mean of each session's valid behaviour vectors "
+            "(after the bias encoding), 0 for an empty session; is self.extractor still the Transformer layer? "
+            f"(largest difference {float((got - expected).abs().max()):.3g})"
+        )
+
+    def ignores_padding(cls: Callable[..., object]) -> None:
+        model = _train.build(cls, vocab).eval()
+        with torch.no_grad():
+            _train.assert_same_logits(model(with_session_junk(batch)), model(batch),
+                                      "other ids on the padded session positions")
+
+    def gradient(cls: Callable[..., object]) -> None:
+        model = _train.build(cls, vocab)
+        _train.assert_gradient_flows(model, batch, {"the item embeddings": model.embed.item.weight,
+                                                    "the user embeddings": model.user.weight})
+
+    def auc_effect(cls: Callable[..., object]) -> None:
+        yours = [_train.train_auc(cls, MEAN_DSIN_DATA, seed) for seed in _train.CHECK_SEEDS]
+        dsin = [_train.reference_auc("dsin", MEAN_DSIN_DATA, seed) for seed in _train.CHECK_SEEDS]
+        base = [_train.reference_auc("base", MEAN_DSIN_DATA, seed) for seed in _train.CHECK_SEEDS]
+        table = _train.auc_table({"DSIN": dsin, "yours": yours, "base": base})
+        assert sum(yours) / len(yours) >= sum(base) / len(base) + 0.01, (
+            f"test AUC after {_train.CHECK_EPOCHS} epochs: your model does not clear the base model by 0.01 on "
+            f"average, so the sessions bring it nothing:\n{table}"
+        )
+        assert all(y <= d + 0.01 for d, y in zip(dsin, yours)), (
+            f"test AUC after {_train.CHECK_EPOCHS} epochs: a mean has less to work with than DSIN's self-attention, "
+            f"yet your model beats DSIN by more than 0.01 on a seed; is it the same model otherwise?\n{table}"
+        )
+        print(f"test AUC after {_train.CHECK_EPOCHS} epochs on the DSIN-only planted log:\n{table}")
+
+    return [("a DSIN, one logit per sample", is_dsin), ("session interests are masked means", masked_mean_interests),
+            ("padding is ignored", ignores_padding), ("gradient reaches the embeddings", gradient),
+            ("AUC against DSIN and the base model", auc_effect)]
+
+
+def check_mean_dsin(cls: Callable[..., object], verbose: bool = True) -> bool:
+    """Check a student's ``MeanDSIN``: a DSIN whose session interests are masked means, padding,
+    gradient, then test AUC after a short training on the DSIN-only planted log against DSIN and
+    the base model trained the same way (about a minute on one core).
+
+    Args:
+        cls: the candidate model class, built as ``cls(vocab)``.
+        verbose: print the result (and the AUCs when the model trains).
+
+    Returns:
+        True when all checks pass.
+    """
+    return check_cases(mean_dsin_cases(), cls, verbose)
+
+
 CHECKERS = {
     "split_sessions": check_split_sessions,
     "bias_encoding": check_bias_encoding,
     "session_pool": check_session_pool,
+    "MeanDSIN": check_mean_dsin,
+}
+
+PREDICTIONS = {
+    "gap-boundaries": Prediction(
+        question="Against the planted sessions, how do the rule's boundary precision and recall move at g = 60 s "
+                 "and at g = 6 h, compared with 30 minutes?",
+        options={
+            "a": "60 s: precision falls (it breaks inside planted sessions), recall stays; 6 h: recall falls "
+                 "(it merges planted sessions), precision stays",
+            "b": "60 s: recall falls, precision stays; 6 h: precision falls, recall stays",
+            "c": "both thresholds lower both precision and recall",
+        },
+        correct="a",
+        why="The planted gaps inside a session are at most 150 s and those between sessions at least an hour. A "
+            "60 s threshold adds breaks inside sessions (false boundaries: precision falls) and keeps every true "
+            "one; a 6 h threshold drops the true boundaries shorter than 6 h (recall falls) and adds no false one. "
+            "The precision/recall curve above shows both.",
+    ),
 }

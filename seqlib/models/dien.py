@@ -224,3 +224,8 @@ class DIEN(CTRModel):
         parts = self.interests(batch, temperature=temperature, trace=True)
         self.train(was_training)
         return {k: parts[k] for k in ("attention", "update", "scaled", "evolved", "mask")}
+
+    def explain(self, batch: Batch) -> torch.Tensor:
+        """The attention ``a_t`` on the extractor's states (softmax over the valid steps by
+        default), in eval mode without gradients; 0 on padding.  # [B, L]"""
+        return self.in_eval(lambda b: self.interests(b)["attention"], batch)

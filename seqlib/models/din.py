@@ -105,6 +105,11 @@ class DIN(CTRModel):
         behaviours = self.history(batch)  # [B, L, D]
         return self.activation_unit(behaviours, target, batch.hist_mask, normalize)
 
+    def explain(self, batch: Batch) -> torch.Tensor:
+        """The activation weights ``w_j`` of :meth:`attention` (the model's own normalisation),
+        in eval mode without gradients; 0 on padding.  # [B, L]"""
+        return self.in_eval(self.attention, batch)
+
     def forward(self, batch: Batch) -> torch.Tensor:
         """Click logits.  # [B]"""
         target = self.embed(batch.item, batch.cate)  # [B, D]: v_A

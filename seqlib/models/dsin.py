@@ -89,6 +89,7 @@ class DSIN(CTRModel):
         Raises:
             ValueError: the batch's session shape differs from the model's.
         """
+        self.check_batch(batch)
         if batch.sess_item.shape[1:] != (self.n_sessions, self.session_len):
             raise ValueError(
                 f"batch has sessions of shape {tuple(batch.sess_item.shape[1:])}, "
@@ -114,6 +115,18 @@ class DSIN(CTRModel):
         pooled = [parts["U_I"]] + ([parts["U_H"]] if "U_H" in parts else [])
         x = torch.cat([self.user(batch.user), parts["target"], *pooled], dim=-1)  # [B, dim + D + D (+ H)]
         return self.tower(x).squeeze(-1)  # [B]
+
+    def explain_mask(self, batch: Batch) -> torch.Tensor:
+        """The valid positions :meth:`explain` scores: ``batch.sess_mask``.  # [B, K, T]"""
+        return batch.sess_mask
+
+    def explain(self, batch: Batch) -> torch.Tensor:
+        """The first activation's session weight ``a_k`` (of ``U^I``) shared equally by the
+        behaviours of session ``k``, in eval mode without gradients: sums to 1 over the valid
+        behaviours of a sample with sessions, 0 on padding and without sessions.  # [B, K, T]"""
+        a_i = self.in_eval(lambda b: self.interests(b)["a_I"], batch)  # [B, K]
+        share = a_i / batch.sess_len.clamp(min=1).to(a_i.dtype)  # [B, K]: a_k / |session k|
+        return share.unsqueeze(-1) * batch.sess_mask  # [B, K, T]
 
     @torch.no_grad()
     def session_attention(self, batch: Batch) -> dict[str, torch.Tensor]:

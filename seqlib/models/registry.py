@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 from typing import Any, Callable, TypeVar
 
 from torch import nn
@@ -13,15 +14,64 @@ M = TypeVar("M", bound=type[nn.Module])
 
 
 def register(name: str) -> Callable[[M], M]:
-    """Class decorator adding a model to the registry under ``name``."""
+    """Class decorator adding a model to the registry under ``name``.
+
+    A model defined in a notebook registers the same way (book chapter 5); running its cell again
+    replaces the earlier definition. ``compare_models`` trains such a model in-process
+    (``workers=1``), see :func:`importable`.
+
+    Args:
+        name: the lower-case name ``create`` and ``compare_models`` know it by.
+
+    Raises:
+        ValueError: ``name`` is empty or not lower-case, or another class already holds it.
+    """
+
+    if not isinstance(name, str) or not name or name != name.lower():
+        raise ValueError(f"register(name): name must be a non-empty lower-case string (create() lowercases), got {name!r}")
 
     def add(cls: M) -> M:
-        if name in _MODELS and _MODELS[name] is not cls:
-            raise ValueError(f"model name {name!r} is already registered to {_MODELS[name].__name__}")
-        _MODELS[name] = cls
+        old = _MODELS.get(name)
+        if old is not None and old is not cls and _where(old) != _where(cls):
+            raise ValueError(
+                f"model name {name!r} is already registered to {_where(old)}; pick another name for {_where(cls)}"
+            )
+        _MODELS[name] = cls  # a class redefined in place (a notebook cell run again) replaces itself
         return cls
 
     return add
+
+
+def _where(cls: type) -> str:
+    """``module.QualifiedName`` of a class, e.g. ``seqlib.models.din.DIN`` or ``__main__.BST``."""
+    return f"{cls.__module__}.{cls.__qualname__}"
+
+
+def importable(name: str) -> bool:
+    """Whether a fresh Python process can import the class registered as ``name``.
+
+    A class defined in a notebook or a script (module ``__main__``) or inside a function lives
+    only in the process that ran it, so ``compare_models``' worker processes (started with
+    ``spawn``) cannot build it; such a model trains in-process (``workers=1``).
+
+    Args:
+        name: a registered name.
+
+    Returns:
+        True for a class defined at the top level of an importable module.
+    """
+    cls = _MODELS[name.lower()]
+    if "<locals>" in cls.__qualname__ or cls.__module__ == "__main__":
+        return False
+    try:
+        return importlib.util.find_spec(cls.__module__) is not None
+    except (ImportError, ValueError):
+        return False
+
+
+def registered_name(cls: type) -> str | None:
+    """The name ``cls`` is registered under (the first, if several), or None."""
+    return next((name for name, model in _MODELS.items() if model is cls), None)
 
 
 def available() -> list[str]:

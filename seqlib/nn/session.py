@@ -141,6 +141,27 @@ class SessionExtractor(nn.Module):
         h = self.norm2(h + self.dropout(self.ffn(h)))  # [N, T, d]
         return h.view(b, k, t, d)  # [B, K, T, d]
 
+    @torch.no_grad()
+    def attention_weights(self, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        """The self-attention weights :meth:`encode` applies: ``softmax(Q K^T / sqrt(d_h))`` over
+        the valid keys of each session, per head (for explanations and plots; no gradient).
+
+        Args:
+            x: behaviour vectors (with bias encoding).  # [B, K, T, d]
+            mask: 0/1 float mask of valid behaviours.  # [B, K, T]
+
+        Returns:
+            Weights of each query position over the key positions, 0 on padded keys; each row
+            of a non-empty session sums to 1 (rows of padded queries are meaningless).  # [B, K, h, T, T]
+        """
+        b, k, t, d = x.shape
+        keys = mask.reshape(b * k, t) > 0  # [N, T]
+        q, kk, _ = self.qkv(x.reshape(b * k, t, d)).view(b * k, t, 3, self.heads, self.head_dim).permute(2, 0, 3, 1, 4)
+        scores = q @ kk.transpose(-1, -2) / self.head_dim**0.5  # [N, h, T, T]
+        weights = torch.softmax(scores.masked_fill(~keys[:, None, None, :], float("-inf")), dim=-1)
+        weights = torch.nan_to_num(weights, nan=0.0)  # an empty session: no valid key, all zeros
+        return weights.view(b, k, self.heads, t, t)  # [B, K, h, T, T]
+
     def forward(self, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         """Session interests ``I_k``.
 

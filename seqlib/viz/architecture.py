@@ -364,9 +364,10 @@ def dien_figure() -> Figure:
          Part("aux", "loss", "Auxiliary loss", "$h_t$ against the next $e_{t+1}$ and a negative $\\hat{e}_{t+1}$",
               "Why an auxiliary loss", 0.77, 0.34)],
         [Part("att", "attention", "Attention with the target",
-              "$a_t=\\mathrm{softmax}_t(h_t W e_a)$ [B, T]", "Attention over interest states", 0.5, 0.84)],
+              "$a_t=\\mathrm{softmax}_t\\,\\mathrm{MLP}(h_t, q)$, $q=\\mathrm{PReLU}(W_q e_a)$ [B, T]"
+              " (printed: $h_t W e_a$)", "Attention over interest states", 0.5, 0.84)],
         [Part("augru", "recurrent", "Interest evolving layer",
-              "AUGRU: update gate scaled by $a_t$; $h'_t$ [B, T, H] → final state $h'_T$ [B, H]",
+              "AUGRU: update gate scaled by $a_t$ (released: $1-(1-a_t)(1-u_t)$); $h'_T$ [B, H]",
               "Interest drift and AUGRU", 0.5, 0.84)],
         *_tower("$e_{user}$, $e_a$, $\\Sigma_t e_t$, $h'_T$", "[B, d + 2D + H]"),
     ]

@@ -8,6 +8,18 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 
+def _check_table(frame: object, what: str, columns: tuple[str, ...], source: str) -> None:
+    """``ValueError`` (``TypeError`` for a non-table) naming ``what`` when ``frame`` is not a
+    DataFrame with rows and ``columns``; ``source`` says where such a table comes from."""
+    if not isinstance(frame, pd.DataFrame):
+        raise TypeError(f"{what} must be a pandas DataFrame ({source}), got {type(frame).__name__}")
+    missing = [c for c in columns if c not in frame.columns]
+    if missing:
+        raise ValueError(f"{what} lacks the column(s) {missing} (it has {list(frame.columns)}); pass {source}")
+    if frame.empty:
+        raise ValueError(f"{what} is empty: there is nothing to plot; pass {source} with at least one row")
+
+
 def plot_comparison(results: dict[str, pd.DataFrame], metric: str = "auc") -> Figure:
     """Grouped bars of a metric per data set and model, with ± std error bars over seeds.
 
@@ -23,6 +35,8 @@ def plot_comparison(results: dict[str, pd.DataFrame], metric: str = "auc") -> Fi
         raise ValueError(f"metric must be 'auc' or 'gauc', got {metric!r}")
     if not results:
         raise ValueError("no results to plot")
+    for name, frame in results.items():
+        _check_table(frame, f"results[{name!r}]", ("model", metric, f"{metric}_std"), "compare_models(...)'s results")
     models = list(dict.fromkeys(m for frame in results.values() for m in frame["model"]))
     width = 0.8 / len(models)
     x = np.arange(len(results))
@@ -55,6 +69,10 @@ def plot_train_time(results: dict[str, pd.DataFrame]) -> Figure:
     Returns:
         The figure.
     """
+    if not results:
+        raise ValueError("no results to plot: pass {data set name: compare_models(...)'s results}")
+    for name, frame in results.items():
+        _check_table(frame, f"results[{name!r}]", ("model", "seconds"), "compare_models(...)'s results")
     # Plain copies: compare_models keeps its per-seed runs in ``attrs``, and pd.concat would
     # compare those DataFrames across data sets (and fail on their different indexes).
     frame = pd.concat([pd.DataFrame(r.to_dict("list")).assign(dataset=name) for name, r in results.items()])
@@ -77,6 +95,7 @@ def plot_slice_effect(frame: pd.DataFrame) -> Figure:
     Returns:
         The figure with one scatter per metric and the valid users on a second axis.
     """
+    _check_table(frame, "frame", ("rows", "valid_users", "auc", "gauc"), "one row per slice size and run")
     fig, ax = plt.subplots(figsize=(7.5, 3.4))
     for metric, marker in (("auc", "o"), ("gauc", "s")):
         ax.scatter(frame["rows"], frame[metric], marker=marker, alpha=0.7, label=metric.upper())
@@ -114,7 +133,11 @@ def plot_runs(
     """
     if metric not in ("auc", "gauc"):
         raise ValueError(f"metric must be 'auc' or 'gauc', got {metric!r}")
-    runs = results.attrs["runs"]
+    _check_table(results, "results", ("model", metric, f"{metric}_std"), "compare_models(...)'s results")
+    runs = results.attrs.get("runs")
+    if runs is None:
+        raise ValueError("results has no per-seed runs in results.attrs['runs']: pass compare_models(...)'s results "
+                         "or summarize(runs)")
     models = list(results["model"])
     fig, ax = plt.subplots(figsize=(7.5, 0.55 * len(models) + 1.4))
     for i, model in enumerate(models):

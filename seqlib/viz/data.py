@@ -23,7 +23,7 @@ from matplotlib.lines import Line2D
 
 from seqlib.data.batch import Batch, length_mask
 from seqlib.data.sessions import session_breaks
-from seqlib.data.validate import validate_log
+from seqlib.data.validate import seconds_array, validate_log
 
 DAY = 86400.0
 # Marker and legend text per value of the marker column; other columns cycle through _MARKERS.
@@ -60,7 +60,7 @@ def event_gaps(log: pd.DataFrame) -> np.ndarray:
     """
     validate_log(log)
     user = log["user_id"].to_numpy()
-    ts = log["timestamp"].to_numpy(dtype=np.int64)
+    ts = seconds_array(log["timestamp"])  # fractional seconds kept
     order = np.lexsort((ts, user))
     user, ts = user[order], ts[order]
     same_user = user[1:] == user[:-1]  # [N - 1]
@@ -237,7 +237,7 @@ def plot_history(
     if rows.empty:
         raise ValueError(f"user {user_id!r} has no events in the log")
     rows = rows.sort_values("timestamp", kind="stable").iloc[:max_events]
-    ts = rows["timestamp"].to_numpy(dtype=np.int64)
+    ts = seconds_array(rows["timestamp"])  # fractional seconds kept
     x = (ts - ts[0]) / DAY  # [n] days since the first event
 
     groups = rows[color_by].to_numpy()

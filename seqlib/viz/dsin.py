@@ -12,6 +12,7 @@ import torch
 from matplotlib.figure import Figure
 
 from seqlib.data.sessions import session_breaks
+from seqlib.data.validate import seconds_array
 from seqlib.viz.viewer import figure_to_png
 
 #: Thresholds of the session viewer: 1 minute to 6 hours on a roughly logarithmic grid.
@@ -47,7 +48,7 @@ def user_timeline(log: pd.DataFrame, user_id: object, max_events: int | None = 2
     if rows.empty:
         raise ValueError(f"user {user_id!r} has no behaviours in the log")
     rows = rows if max_events is None else rows.iloc[:max_events]
-    return rows["timestamp"].to_numpy(dtype=np.int64), rows["cate_id"].to_numpy()
+    return seconds_array(rows["timestamp"]), rows["cate_id"].to_numpy()  # fractional seconds kept
 
 
 def plot_sessions(
@@ -137,9 +138,14 @@ def session_stats(log: pd.DataFrame, gap: float = 1800) -> dict[str, np.ndarray]
     Returns:
         ``gaps`` (seconds between a user's consecutive behaviours), ``sessions_per_user`` and
         ``session_sizes`` (behaviours per session).
+
+    Raises:
+        ValueError: the log has no rows, or anything :func:`session_breaks` rejects.
     """
+    if len(log) == 0:
+        raise ValueError("the log is empty: session statistics need at least one behaviour")
     rows = log.sort_values(["user_id", "timestamp"], kind="stable")
-    users, ts = rows["user_id"].to_numpy(), rows["timestamp"].to_numpy(dtype=np.int64)
+    users, ts = rows["user_id"].to_numpy(), seconds_array(rows["timestamp"])  # fractional seconds kept
     starts = session_breaks(ts, gap, users)  # [N]
     session_id = np.cumsum(starts) - 1  # [N]
     same_user = users[1:] == users[:-1]
@@ -163,7 +169,15 @@ def plot_session_stats(logs: Mapping[str, pd.DataFrame], gap: float = 1800) -> F
 
     Returns:
         A three-panel figure (share of gaps / users / sessions on the y axes).
+
+    Raises:
+        ValueError: no logs, or an empty log (the message names it).
     """
+    if not logs:
+        raise ValueError("plot_session_stats needs at least one log, got none")
+    for name, log in logs.items():
+        if len(log) == 0:
+            raise ValueError(f"log {name!r} is empty: session statistics need at least one behaviour")
     fig, axes = plt.subplots(1, 3, figsize=(9, 3.6))
     for name, log in logs.items():
         stats = session_stats(log, gap)
@@ -196,7 +210,13 @@ def plot_boundary_curve(curve: pd.DataFrame, gap: float = 1800) -> Figure:
 
     Returns:
         The figure.
+
+    Raises:
+        ValueError: ``curve`` has no rows or lacks a column.
     """
+    if not isinstance(curve, pd.DataFrame) or curve.empty or not {"gap", "precision", "recall"} <= set(curve.columns):
+        raise ValueError("curve must be a non-empty table with columns gap, precision, recall "
+                         "(boundary_curve(timestamps, true_sessions, gaps) with at least one gap)")
     fig, ax = plt.subplots(figsize=(6.5, 3.6))
     ax.plot(curve["gap"], curve["precision"], marker=".", label="precision")
     ax.plot(curve["gap"], curve["recall"], marker=".", label="recall")

@@ -1,0 +1,278 @@
+"""The model-building exercises (chapters 2, 4, 5): each checker fails on plausible wrong variants
+(the unchanged model, a softmax without the mask, a mean that counts padding, a model that lets
+padding in or is not registered), the "predict, then run" questions, and what a model defined in a
+notebook needs from the registry and ``compare_models``.
+
+Stubs failing and solutions passing (with the training) are checked in ``test_exercises.py``;
+the wrong variants here fail before any training. ``tests/test_explain.py`` checks ``explain``.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from pathlib import Path
+
+import pytest
+import torch
+from torch import nn
+
+from seqlib.data.batch import Batch
+from seqlib.evaluation import compare_models
+from seqlib.exercises import PREDICTIONS, check_prediction
+from seqlib.exercises import _train
+from seqlib.exercises._check import run_checks
+from seqlib.exercises.compare import bst_cases, check_bst
+from seqlib.exercises.din import check_softmax_din, repeated_history, softmax_din_cases, with_padding_junk
+from seqlib.exercises.dsin import check_mean_dsin, mean_dsin_cases
+from seqlib.models import DIN, DSIN, CTRModel, available, create, register
+from seqlib.models import registry
+from seqlib.nn.attention import LocalActivationUnit, attention_pool
+from seqlib.nn.layers import MLP, masked_mean
+
+BOOK = Path(__file__).resolve().parents[1] / "book"
+
+
+def first_failure(cases, candidate) -> str | None:
+    """The name of the first failing case (None when all pass), without printing."""
+    for name, case in cases:
+        try:
+            case(candidate)
+        except Exception:  # noqa: BLE001 - any failure counts
+            return name
+    return None
+
+
+# ---------------------------------------------------------------- chapter 2: DIN with a softmax
+class UnmaskedSoftmaxDIN(CTRModel):
+    """The wrong variant: a softmax over all L positions, padding included."""
+
+    def __init__(self, vocab, dim: int = 8) -> None:
+        super().__init__(vocab, dim)
+        d = self.embed.out_dim
+        self.activation_unit = LocalActivationUnit(d)
+        self.tower = MLP(dim + 2 * d, (200, 80), out_dim=1)
+
+    def forward(self, batch: Batch) -> torch.Tensor:
+        target, behaviours = self.embed(batch.item, batch.cate), self.history(batch)
+        weights = torch.softmax(self.activation_unit(behaviours, target, batch.hist_mask), dim=-1)  # padding too
+        x = torch.cat([self.user(batch.user), target, attention_pool(weights, behaviours)], dim=-1)
+        return self.tower(x).squeeze(-1)
+
+
+def test_softmax_din_structure_accepts_the_library_softmax() -> None:
+    structural = softmax_din_cases()[:-1]  # everything but the training
+    assert first_failure(structural, functools.partial(DIN, normalize="softmax")) is None
+
+
+def test_softmax_din_rejects_the_unchanged_model() -> None:
+    assert first_failure(softmax_din_cases(), DIN) == "weights sum to 1"
+    assert check_softmax_din(DIN, verbose=False) is False
+
+
+def test_softmax_din_rejects_a_softmax_over_padding() -> None:
+    assert first_failure(softmax_din_cases(), UnmaskedSoftmaxDIN) == "padding is ignored"
+
+
+def test_repeated_history_doubles_every_valid_behaviour() -> None:
+    batch = _train.probe_batch("synthetic-din", 8)
+    twice = repeated_history(batch)
+    assert torch.equal(twice.hist_len, 2 * batch.hist_len)
+    for row in range(8):
+        n = int(batch.hist_len[row])
+        items = batch.hist_item[row, :n]
+        assert torch.equal(twice.hist_item[row, : 2 * n], torch.cat([items, items]))
+        assert (twice.hist_item[row, 2 * n:] == 0).all()
+
+
+def test_padding_junk_changes_only_padded_positions() -> None:
+    batch = _train.probe_batch("synthetic-din", 8)
+    junk = with_padding_junk(batch, 3)
+    width = batch.hist_item.shape[1]
+    assert junk.hist_item.shape[1] == width + 3
+    assert torch.equal(junk.hist_mask[:, :width], batch.hist_mask)
+    assert torch.equal(junk.hist_item[:, :width] * batch.hist_mask.long(), batch.hist_item * batch.hist_mask.long())
+    assert (junk.hist_item[junk.hist_mask == 0] == 1).all()
+
+
+# ---------------------------------------------------------------- chapter 4: DSIN with a masked mean
+class PaddedMean(nn.Module):
+    def forward(self, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        return (x * mask.unsqueeze(-1)).mean(dim=2)  # divides by T, padding included
+
+
+class PaddedMeanDSIN(DSIN):
+    def __init__(self, vocab, **options) -> None:
+        super().__init__(vocab, **options)
+        self.extractor = PaddedMean()
+
+
+class MaskedMean(nn.Module):
+    def forward(self, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        return masked_mean(x, mask)
+
+
+class MeanDSIN(DSIN):
+    def __init__(self, vocab, **options) -> None:
+        super().__init__(vocab, **options)
+        self.extractor = MaskedMean()
+
+
+def test_mean_dsin_structure_accepts_a_masked_mean() -> None:
+    assert first_failure(mean_dsin_cases()[:-1], MeanDSIN) is None
+
+
+def test_mean_dsin_rejects_the_unchanged_model() -> None:
+    assert first_failure(mean_dsin_cases(), DSIN) == "session interests are masked means"
+    assert check_mean_dsin(DSIN, verbose=False) is False
+
+
+def test_mean_dsin_rejects_a_mean_that_counts_padding(capsys: pytest.CaptureFixture[str]) -> None:
+    assert check_mean_dsin(PaddedMeanDSIN) is False
+    assert "padding included" in capsys.readouterr().out
+
+
+def test_mean_dsin_rejects_a_model_that_is_not_a_dsin() -> None:
+    assert first_failure(mean_dsin_cases(), functools.partial(DIN)) == "a DSIN, one logit per sample"
+
+
+# ---------------------------------------------------------------- chapter 5: BST
+def test_bst_rejects_an_unregistered_class(capsys: pytest.CaptureFixture[str]) -> None:
+    class Unregistered(DIN):
+        pass
+
+    assert check_bst(Unregistered) is False
+    assert "@register" in capsys.readouterr().out
+
+
+def test_bst_rejects_raw_din_weights_as_attention() -> None:
+    # DIN is registered and ignores padding, but its raw weights are not attention weights
+    assert first_failure(bst_cases(), DIN) == "explain(batch)"
+
+
+def test_bst_rejects_a_model_whose_padding_leaks() -> None:
+    @register("test-leaky")
+    class Leaky(CTRModel):
+        """Sums every history position, padding included."""
+
+        def __init__(self, vocab, dim: int = 8) -> None:
+            super().__init__(vocab, dim)
+            self.tower = MLP(dim + 2 * self.embed.out_dim, (8,), out_dim=1)
+
+        def forward(self, batch: Batch) -> torch.Tensor:
+            pooled = self.history(batch).sum(dim=1)  # padding included
+            x = torch.cat([self.user(batch.user), self.embed(batch.item, batch.cate), pooled], dim=-1)
+            return self.tower(x).squeeze(-1)
+
+    try:
+        assert first_failure(bst_cases(), Leaky) == "padding is ignored"
+    finally:
+        registry._MODELS.pop("test-leaky")
+
+
+# ---------------------------------------------------------------- a model defined in a notebook
+def test_a_notebook_class_registers_again_when_its_cell_runs_again() -> None:
+    namespace = {"__name__": "__main__"}
+    cell = "from seqlib.models import register, BaseModel\n@register('test-cell')\nclass Cell(BaseModel):\n    pass\n"
+    try:
+        exec(cell, namespace)  # noqa: S102
+        first = registry._MODELS["test-cell"]
+        exec(cell, namespace)  # noqa: S102 - the same cell run again
+        assert registry._MODELS["test-cell"] is namespace["Cell"] is not first
+        assert not registry.importable("test-cell")
+        assert registry.registered_name(namespace["Cell"]) == "test-cell"
+    finally:
+        registry._MODELS.pop("test-cell")
+
+
+def test_another_class_cannot_take_a_registered_name() -> None:
+    with pytest.raises(ValueError, match="already registered to seqlib.models.din.DIN"):
+        register("din")(type("Impostor", (DIN,), {}))
+    with pytest.raises(ValueError, match="lower-case"):
+        register("BST")
+    assert registry.importable("din")
+
+
+def test_compare_models_trains_a_notebook_model_in_process_only() -> None:
+    namespace = {"__name__": "__main__"}
+    exec("from seqlib.models import register, BaseModel\n"  # noqa: S102
+         "@register('test-mean-bag')\nclass MeanBag(BaseModel):\n"
+         "    def __init__(self, vocab, dim=8):\n        super().__init__(vocab, dim, hidden=(8,), pooling='mean')\n",
+         namespace)
+    try:
+        data = _train.planted_users("synthetic-din", 40)
+        with pytest.raises(ValueError, match=r"\['test-mean-bag'\].*workers=1"):
+            compare_models(["base", "test-mean-bag"], data=data, epochs=1, workers=2, progress=False)
+        results, _ = compare_models(["base", "test-mean-bag"], data=data, epochs=1, workers=1, progress=False)
+        assert list(results["model"]) == ["base", "test-mean-bag"]
+        assert results["auc"].between(0, 1).all()
+    finally:
+        registry._MODELS.pop("test-mean-bag")
+    assert "test-mean-bag" not in available()
+
+
+def test_planted_users_keeps_whole_users_and_the_vocabulary() -> None:
+    train, test = _train.planted_users("synthetic", 30)
+    full_train, _ = _train.planted("synthetic")
+    assert train.frame["user_id"].nunique() == 30
+    assert set(test.frame["user_id"]) <= set(train.frame["user_id"])
+    assert train.vocab is full_train.vocab
+    kept = full_train.frame["user_id"].isin(set(train.frame["user_id"]))
+    assert len(train) == int(kept.sum())
+
+
+def test_reference_runs_are_deterministic_under_a_seed() -> None:
+    one = _train.train_auc(functools.partial(create, "base"), "synthetic-din", 0)
+    assert one == _train.train_auc(functools.partial(create, "base"), "synthetic-din", 0)
+
+
+# ---------------------------------------------------------------- "predict, then run"
+def test_every_prediction_accepts_only_its_answer(capsys: pytest.CaptureFixture[str]) -> None:
+    for key, prediction in PREDICTIONS.items():
+        assert check_prediction(key, prediction.correct, verbose=False) is True
+        assert check_prediction(key, prediction.correct.upper() + " ", verbose=False) is True
+        for wrong in set(prediction.options) - {prediction.correct}:
+            assert check_prediction(key, wrong, verbose=False) is False
+        assert check_prediction(key, None) is False
+        out = capsys.readouterr().out
+        assert "no answer yet" in out and all(text in out for text in prediction.options.values())
+        assert check_prediction(key, "z", verbose=False) is False
+    with pytest.raises(ValueError, match="unknown question 'nope'; known questions"):
+        check_prediction("nope", "a")
+
+
+def _chapter_sources(name: str) -> list[tuple[str, str]]:
+    nb = json.loads((BOOK / name).read_text())
+    return [(cell["cell_type"], "".join(cell["source"])) for cell in nb["cells"]]
+
+
+@pytest.mark.parametrize("chapter", ["02_din.ipynb", "04_dsin.ipynb", "05_comparison.ipynb"])
+def test_every_predict_question_has_a_check(chapter: str) -> None:
+    """Each exercise whose text asks to predict is followed, before the next exercise, by a cell
+    that calls check_prediction with a key that exists."""
+    cells = _chapter_sources(chapter)
+    start = next(i for i, (kind, text) in enumerate(cells) if kind == "markdown" and "## Exercises" in text)
+    exercise, pending = None, False
+    for kind, text in cells[start:]:
+        if kind == "markdown" and "### " in text:
+            assert not pending, f"{chapter}: exercise {exercise!r} asks for a prediction but has no check"
+            exercise = text.split("### ", 1)[1].splitlines()[0]
+            pending = "predict" in text.lower()
+        if kind == "code" and "check_prediction(" in text:
+            key = text.split('check_prediction("', 1)[1].split('"', 1)[0]
+            assert key in PREDICTIONS, f"{chapter}: unknown prediction key {key!r}"
+            pending = False
+        if kind == "markdown" and "## Summary" in text:
+            break
+    assert not pending, f"{chapter}: exercise {exercise!r} asks for a prediction but has no check"
+
+
+@pytest.mark.parametrize("chapter", ["02_din.ipynb", "04_dsin.ipynb", "05_comparison.ipynb"])
+def test_no_exercise_needs_data_a_reader_cannot_download(chapter: str) -> None:
+    cells = _chapter_sources(chapter)
+    start = next(i for i, (kind, text) in enumerate(cells) if kind == "markdown" and "## Exercises" in text)
+    for kind, text in cells[start:]:
+        exercises = text.split("## Summary", 1)[0]
+        assert "taobao" not in exercises.lower(), f"{chapter}: an exercise needs the Taobao file (a Tianchi login)"
+        if "## Summary" in text:
+            break
