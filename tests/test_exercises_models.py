@@ -203,7 +203,10 @@ def test_compare_models_trains_a_notebook_model_in_process_only() -> None:
         data = _train.planted_users("synthetic-din", 40)
         with pytest.raises(ValueError, match=r"\['test-mean-bag'\].*workers=1"):
             compare_models(["base", "test-mean-bag"], data=data, epochs=1, workers=2, progress=False)
-        results, _ = compare_models(["base", "test-mean-bag"], data=data, epochs=1, workers=1, progress=False)
+        # one epoch on 40 users may leave a model at chance: kept and marked, since what is tested here is
+        # that a notebook-defined model trains in this process
+        results, _ = compare_models(["base", "test-mean-bag"], data=data, epochs=1, workers=1, progress=False,
+                                    on_bad_run="warn")
         assert list(results["model"]) == ["base", "test-mean-bag"]
         assert results["auc"].between(0, 1).all()
     finally:

@@ -76,7 +76,7 @@ def test_every_recorded_file_follows_the_schema(name: str) -> None:
     assert meta["threads"] == 1 and meta["wall_seconds"] > 0
     assert runs["auc"].between(0.5, 1.0).all() and runs["gauc"].between(0.0, 1.0).all()
     assert (runs["epochs"] >= 1).all() and (runs["epochs"] <= runs["epochs_run"]).all()
-    variants = [column for column in ("history", "negatives") if column in runs]  # what else a run varies
+    variants = [column for column in ("history", "negatives", "value") if column in runs]  # what else a run varies
     assert not runs.duplicated(["dataset", "model", "seed", *variants]).any()
 
 
