@@ -738,3 +738,18 @@ def test_plot_margin_sweep_draws_the_per_seed_margins():
         plot_margin_sweep(runs, "dien", ["din"])
     with pytest.raises(ValueError, match="columns"):
         plot_margin_sweep(runs.drop(columns="seed"), "dien", ["gru"])
+
+
+@pytest.mark.parametrize("cls", [GRUCell, AIGRUCell, AGRUCell])
+def test_reset_before_counts_both_biases_once(cls):
+    # with reset="before" every bias is additive: the cell must equal the same cell whose input bias
+    # holds b_ih + b_hh and whose recurrent bias is 0 (neither bias dropped nor added twice)
+    torch.manual_seed(0)
+    cell, merged = cls(3, 4, reset="before"), cls(3, 4, reset="before")
+    merged.load_state_dict(cell.state_dict())
+    with torch.no_grad():
+        torch.nn.init.uniform_(cell.bias_hh, -0.5, 0.5)
+        merged.bias_ih.copy_(cell.bias_ih + cell.bias_hh)
+        merged.bias_hh.zero_()
+    x, h, a = torch.randn(5, 3), torch.randn(5, 4), torch.rand(5)
+    assert_close(cell(x, h, a), merged(x, h, a))

@@ -1,7 +1,7 @@
 """DIEN's recurrent parts: the interest extractor and the attentional GRU cells (book chapter 3).
 
 The extractor is a plain GRU over the behaviour sequence. The interest evolving layer runs one of
-four cells over the extractor states ``h_t`` with the attention ``a_t`` (MODEL_SPEC DIEN 4):
+four cells over the extractor states ``h_t`` with the attention ``a_t`` (DIEN section 4.3):
 
 * ``GRUCell``  -- no attention (the baseline the widget compares against);
 * ``AIGRUCell`` -- the input is scaled, ``i'_t = a_t * h_t``, then a standard GRU;
@@ -131,8 +131,6 @@ class GRUCell(nn.Module):
         Returns:
             Gate pre-activations from the input.  # [*, G * H]
         """
-        if self.reset == "before":  # every recurrent bias is additive: add it once for all steps
-            return F.linear(x, self.weight_ih, self.bias_ih + self.bias_hh)  # [*, G * H]
         return F.linear(x, self.weight_ih, self.bias_ih)  # [*, G * H]
 
     def gates(self, gi: torch.Tensor, h: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -152,9 +150,10 @@ class GRUCell(nn.Module):
             r, u = torch.sigmoid(gi_ru + gh_ru).chunk(2, dim=1)  # [B, H] each
             h_tilde = torch.tanh(gi_h + r * gh_h)  # [B, H]
         else:  # the candidate's matmul waits for the reset gate
-            w_ru, w_h = self.weight_hh.split((2 * n, n))  # [2H, H], [H, H]; bias_hh is in gi
-            r, u = torch.sigmoid(torch.addmm(gi_ru, h, w_ru.t())).chunk(2, dim=1)  # [B, H] each
-            h_tilde = torch.tanh(torch.addmm(gi_h, r * h, w_h.t()))  # [B, H]
+            w_ru, w_h = self.weight_hh.split((2 * n, n))  # [2H, H], [H, H]
+            b_ru, b_h = self.bias_hh.split((2 * n, n))  # [2H], [H]
+            r, u = torch.sigmoid(gi_ru + F.linear(h, w_ru, b_ru)).chunk(2, dim=1)  # [B, H] each
+            h_tilde = torch.tanh(gi_h + F.linear(r * h, w_h, b_h))  # [B, H]
         return u, h_tilde
 
     def step(self, gi: torch.Tensor, h: torch.Tensor, a: torch.Tensor) -> tuple[torch.Tensor, ...]:
