@@ -14,57 +14,39 @@ from __future__ import annotations
 import importlib
 import pkgutil
 from collections.abc import Callable
+from typing import Any
 
 from seqlib.exercises._check import run_checks
 from seqlib.exercises._predict import Prediction, judge
 
 
-def _collect_checkers() -> dict[str, Callable[..., bool]]:
-    """Import every public submodule and merge their ``CHECKERS`` dicts.
+def _collect(attribute: str, kind: str) -> dict[str, Any]:
+    """Merge one dict attribute (``CHECKERS`` or ``PREDICTIONS``) of every chapter module.
+
+    Args:
+        attribute: the module-level dict to merge.
+        kind: what its keys name, for the error message (``"exercise"``, ``"prediction"``).
 
     Returns:
-        Exercise name -> checker.
-
-    Raises:
-        ValueError: two modules register the same name.
-    """
-    checkers: dict[str, Callable[..., bool]] = {}
-    for info in sorted(pkgutil.iter_modules(__path__), key=lambda m: m.name):
-        if info.name.startswith("_"):
-            continue
-        module = importlib.import_module(f"{__name__}.{info.name}")
-        for name, checker in getattr(module, "CHECKERS", {}).items():
-            if name in checkers:
-                raise ValueError(f"exercise {name!r} is registered twice (again in {module.__name__})")
-            checkers[name] = checker
-    return checkers
-
-
-CHECKERS: dict[str, Callable[..., bool]] = _collect_checkers()
-
-
-def _collect_predictions() -> dict[str, Prediction]:
-    """Merge the chapter modules' ``PREDICTIONS`` dicts (keys are unique across the book).
-
-    Returns:
-        Question key -> :class:`Prediction`.
+        Key -> value, over all chapter modules (those not starting with ``_``).
 
     Raises:
         ValueError: two modules use the same key.
     """
-    predictions: dict[str, Prediction] = {}
+    merged: dict[str, Any] = {}
     for info in sorted(pkgutil.iter_modules(__path__), key=lambda m: m.name):
         if info.name.startswith("_"):
             continue
         module = importlib.import_module(f"{__name__}.{info.name}")
-        for key, prediction in getattr(module, "PREDICTIONS", {}).items():
-            if key in predictions:
-                raise ValueError(f"prediction {key!r} is registered twice (again in {module.__name__})")
-            predictions[key] = prediction
-    return predictions
+        for key, value in getattr(module, attribute, {}).items():
+            if key in merged:
+                raise ValueError(f"{kind} {key!r} is registered twice (again in {module.__name__})")
+            merged[key] = value
+    return merged
 
 
-PREDICTIONS: dict[str, Prediction] = _collect_predictions()
+CHECKERS: dict[str, Callable[..., bool]] = _collect("CHECKERS", "exercise")
+PREDICTIONS: dict[str, Prediction] = _collect("PREDICTIONS", "prediction")
 
 
 def check_prediction(key: str, answer: object, verbose: bool = True) -> bool:

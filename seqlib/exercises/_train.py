@@ -115,6 +115,19 @@ def assert_gradient_flows(model: nn.Module, batch: Batch, parts: dict[str, nn.Pa
     model.zero_grad()
 
 
+def assert_embeddings_learn(cls: Callable[..., nn.Module], vocab: Vocab, batch: Batch) -> None:
+    """Build ``cls(vocab)`` and assert that its loss reaches the item and user embeddings.
+
+    Args:
+        cls: the student's model class.
+        vocab: the vocabulary to build it with.
+        batch: a batch of that vocabulary.
+    """
+    model = build(cls, vocab)
+    assert_gradient_flows(model, batch, {"the item embeddings": model.embed.item.weight,
+                                         "the user embeddings": model.user.weight})
+
+
 def train_auc(cls: Callable[..., nn.Module], dataset: str, seed: int) -> float:
     """Test AUC of ``cls(vocab)`` trained for :data:`CHECK_EPOCHS` passes with ``seed`` (1 thread).
 

@@ -295,9 +295,7 @@ def bst_cases() -> list[Case]:
         )
 
     def gradient(cls: Callable[..., object]) -> None:
-        model = _train.build(cls, vocab)
-        _train.assert_gradient_flows(model, batch, {"the item embeddings": model.embed.item.weight,
-                                                    "the user embeddings": model.user.weight})
+        _train.assert_embeddings_learn(cls, vocab, batch)
 
     def compared(cls: Callable[..., object]) -> None:
         name = registered_name(cls)

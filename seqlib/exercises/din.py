@@ -286,9 +286,7 @@ def softmax_din_cases() -> list[Case]:
                                       "stays the same: are the weights still raw, as in DIN?")
 
     def gradient(cls: Callable[..., object]) -> None:
-        model = _train.build(cls, vocab)
-        _train.assert_gradient_flows(model, batch, {"the item embeddings": model.embed.item.weight,
-                                                    "the user embeddings": model.user.weight})
+        _train.assert_embeddings_learn(cls, vocab, batch)
 
     def auc_effect(cls: Callable[..., object]) -> None:
         yours = [_train.train_auc(cls, SOFTMAX_DIN_DATA, seed) for seed in _train.CHECK_SEEDS]

@@ -207,9 +207,7 @@ def mean_dsin_cases() -> list[Case]:
                                       "other ids on the padded session positions")
 
     def gradient(cls: Callable[..., object]) -> None:
-        model = _train.build(cls, vocab)
-        _train.assert_gradient_flows(model, batch, {"the item embeddings": model.embed.item.weight,
-                                                    "the user embeddings": model.user.weight})
+        _train.assert_embeddings_learn(cls, vocab, batch)
 
     def auc_effect(cls: Callable[..., object]) -> None:
         yours = [_train.train_auc(cls, MEAN_DSIN_DATA, seed) for seed in _train.CHECK_SEEDS]
