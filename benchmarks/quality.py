@@ -1,4 +1,4 @@
-"""Test AUC/GAUC of every model on each standard data set (BENCHMARKS.md, Quality).
+"""Test AUC/GAUC of every model on each standard data set (same split, budget and embedding size for every model).
 
 Same split, budget and embedding size for every model; each run trains until its validation
 AUC stops improving (early stopping on a split of the training samples, best weights kept);

@@ -1,4 +1,4 @@
-"""Training speed of every registered model at the reference shape of BENCHMARKS.md.
+"""Training speed of every registered model at one reference shape (below).
 
 Reference shape: batch 512, history length 50 (DIN, DIEN), 5 sessions x 10 behaviours (DSIN),
 embedding size 8 per field, default model options (attention MLP 80-40, GRU hidden = item

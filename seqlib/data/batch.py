@@ -1,6 +1,6 @@
 """The one batch type every model reads (book chapter 1, "Samples, padding and masks").
 
-Conventions (MODEL_SPEC "Common conventions"):
+Conventions (book chapter 1):
 
 * id 0 is padding in every vocabulary; real ids start at 1;
 * histories are **right-padded**: position ``j < hist_len`` holds a real behaviour, oldest first,

@@ -3,7 +3,7 @@
 The base model squeezes a user's history into one fixed vector whatever the candidate. DIN
 pools the history with weights that depend on the candidate (the local activation unit), without
 a softmax, so the pooled vector's size also carries how strongly the history supports the
-candidate. The tower reads ``[user, candidate, v_U(A)]`` (MODEL_SPEC DIN 1-6).
+candidate. The tower reads ``[user, candidate, v_U(A)]`` (DIN paper, section 4).
 """
 
 from __future__ import annotations

@@ -4,7 +4,7 @@ Behaviours are homogeneous inside a session and heterogeneous across sessions. D
 user's behaviours into sessions (30-minute rule, done in :func:`~seqlib.data.build_samples`),
 adds a bias encoding, extracts one interest per session with a shared Transformer encoder layer,
 lets the session interests interact through a Bi-LSTM, and activates both with bilinear
-attention against the candidate. The tower reads ``[user, item, U^I, U^H]`` (MODEL_SPEC DSIN 5).
+attention against the candidate. The tower reads ``[user, item, U^I, U^H]`` (DSIN paper, section 4).
 """
 
 from __future__ import annotations
