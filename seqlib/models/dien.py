@@ -113,11 +113,12 @@ class DIEN(CTRModel):
         if form not in FORMS:
             raise ValueError(f"form must be 'released' (the authors' released code) or 'paper' (the printed "
                              f"equations), got {form!r}")
-        given = {"gate": gate, "reset": reset, "attention": attention, "aux_scorer": aux_scorer,
-                 "aux_scale": aux_scale}
+        given = {"gate": gate, "reset": reset, "gate_bias": gate_bias, "attention": attention,
+                 "aux_scorer": aux_scorer, "aux_scale": aux_scale}
         options = {**FORMS[form], **{k: v for k, v in given.items() if v is not None}}
-        if gate_bias is not None or form == "paper":
-            options["gate_bias"] = gate_bias
+        for name, flag in (("target_product", target_product), ("fused", fused)):
+            if not isinstance(flag, bool):
+                raise TypeError(f"{name} must be True or False, got {flag!r} ({type(flag).__name__})")
         if gate not in (None, "paper") and gru_type != "augru":
             raise ValueError(f"gate={gate!r} only applies to gru_type='augru', got gru_type={gru_type!r}")
         if options["aux_scorer"] not in ("inner", "mlp"):
