@@ -9,6 +9,9 @@ Usage:
     python benchmarks/quality.py --full           # all of ML-1M and the Taobao slice; records
                                                   # seqlib/results/quality-full.json
     python benchmarks/quality.py --tiny --out DIR # a seconds-long end-to-end check (tests)
+    python benchmarks/quality.py --datasets synthetic --epochs 1
+                                                  # a fixed budget of 1 pass, no early stopping;
+                                                  # records seqlib/results/quality-epochs1.json
 
 Options: --datasets, --models, --seeds N, --workers N, --out FOLDER, --exclude DATASET:MODEL ...
 (runs left out, e.g. the ones too slow for the machine at hand), --resume (keep the runs already in
@@ -57,7 +60,8 @@ def run_one(dataset: str, model: str, seed: int, budget: dict[str, Any]) -> dict
         dataset: a data set name (see :func:`seqlib.evaluation.load_samples`) or ``"tiny"``.
         model: a registered model name.
         seed: the run's seed.
-        budget: ``max_epochs, patience, batch_size, lr, dim``.
+        budget: ``max_epochs, patience, batch_size, lr, dim`` and ``epochs`` (None: early
+            stopping; k: exactly k passes over all training samples).
 
     Returns:
         The run: ``dataset, model, seed``, the test metrics, ``epochs`` (kept), ``epochs_run``,
@@ -68,7 +72,7 @@ def run_one(dataset: str, model: str, seed: int, budget: dict[str, Any]) -> dict
     torch.manual_seed(seed)
     net = create(model, train.vocab, dim=budget["dim"])
     start = time.perf_counter()
-    history = fit(net, train, max_epochs=budget["max_epochs"], patience=budget["patience"],
+    history = fit(net, train, epochs=budget.get("epochs"), max_epochs=budget["max_epochs"], patience=budget["patience"],
                   batch_size=budget["batch_size"], lr=budget["lr"], seed=seed, progress=False)
     seconds = time.perf_counter() - start
     return {"dataset": dataset, "model": model, "seed": seed, **evaluate(net, test),
@@ -125,9 +129,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--exclude", nargs="+", default=[], metavar="DATASET:MODEL",
                         help="(data set, model) pairs to leave out, e.g. ml-1m:dien")
     parser.add_argument("--resume", action="store_true", help="keep the runs already in the record; do the rest")
+    parser.add_argument("--epochs", type=int, default=None,
+                        help="a fixed number of passes instead of early stopping; records quality-epochs<N>")
     args = parser.parse_args(argv)
     if args.workers < 1 or (args.seeds is not None and args.seeds < 1):
         parser.error("--workers and --seeds must be >= 1")
+    if args.epochs is not None and (args.epochs < 1 or args.full or args.tiny):
+        parser.error(f"--epochs takes a number of passes >= 1 and goes without --full and --tiny, got {args.epochs}")
     bad = [pair for pair in args.exclude if pair.count(":") != 1]
     if bad:
         parser.error(f"--exclude takes DATASET:MODEL pairs such as ml-1m:dien, got {bad}")
@@ -135,6 +143,9 @@ def main(argv: list[str] | None = None) -> int:
         datasets, budget, name = args.datasets or ["tiny"], TINY, "quality-tiny"
     elif args.full:
         datasets, budget, name = args.datasets or ["ml-1m", "taobao"], BUDGET, "quality-full"
+    elif args.epochs is not None:
+        datasets, name = args.datasets or ["synthetic"], f"quality-epochs{args.epochs}"
+        budget = {**BUDGET, "epochs": args.epochs}
     else:
         datasets, budget, name = args.datasets or ["synthetic", "ml-1m-quick", "taobao"], BUDGET, None
     seeds = args.seeds or (1 if args.tiny else 3)
@@ -172,7 +183,9 @@ def main(argv: list[str] | None = None) -> int:
     frame = pd.DataFrame(runs)
     for dataset in datasets:
         if (frame.dataset == dataset).any():
-            print(f"\n== {dataset}: {seeds} seed(s), early stopping (patience {budget['patience']}) ==")
+            rule = (f"{budget['epochs']} epoch(s)" if budget.get("epochs") else
+                    f"early stopping (patience {budget['patience']})")
+            print(f"\n== {dataset}: {seeds} seed(s), {rule} ==")
             print(format_table(summarize(frame[frame.dataset == dataset])))
     print(f"\nwall time {wall / 60:.1f} min on {args.workers} worker(s)")
     if name is not None:

@@ -1,7 +1,8 @@
-"""The model-building exercises (chapters 2, 4, 5): each checker fails on plausible wrong variants
-(the unchanged model, a softmax without the mask, a mean that counts padding, a model that lets
-padding in or is not registered), the "predict, then run" questions, and what a model defined in a
-notebook needs from the registry and ``compare_models``.
+"""The model-building exercises (chapters 2-5): each checker fails on plausible wrong variants
+(the unchanged model, a softmax without the mask, a gate scaled the wrong way or the whole printed
+DIEN instead of its gate, a mean that counts padding, a model that lets padding in or is not
+registered), the "predict, then run" questions, and what a model defined in a notebook needs from
+the registry and ``compare_models``.
 
 Stubs failing and solutions passing (with the training) are checked in ``test_exercises.py``;
 the wrong variants here fail before any training. ``tests/test_explain.py`` checks ``explain``.
@@ -23,11 +24,13 @@ from seqlib.exercises import PREDICTIONS, check_prediction
 from seqlib.exercises import _train
 from seqlib.exercises._check import run_checks
 from seqlib.exercises.compare import bst_cases, check_bst
+from seqlib.exercises.dien import cell_probe, check_printed_gate_dien, printed_gate_cases
 from seqlib.exercises.din import check_softmax_din, repeated_history, softmax_din_cases, with_padding_junk
 from seqlib.exercises.dsin import check_mean_dsin, mean_dsin_cases
-from seqlib.models import DIN, DSIN, CTRModel, available, create, register
+from seqlib.models import DIEN, DIN, DSIN, CTRModel, available, create, register
 from seqlib.models import registry
 from seqlib.nn.attention import LocalActivationUnit, attention_pool
+from seqlib.nn.gru import GRUCell, gru_update
 from seqlib.nn.layers import MLP, masked_mean
 
 BOOK = Path(__file__).resolve().parents[1] / "book"
@@ -93,6 +96,93 @@ def test_padding_junk_changes_only_padded_positions() -> None:
     assert torch.equal(junk.hist_mask[:, :width], batch.hist_mask)
     assert torch.equal(junk.hist_item[:, :width] * batch.hist_mask.long(), batch.hist_item * batch.hist_mask.long())
     assert (junk.hist_item[junk.hist_mask == 0] == 1).all()
+
+
+# ---------------------------------------------------------------- chapter 3: DIEN with the printed gate
+class ScaledCell(GRUCell):
+    """AUGRU with ``u~ = scale(a) * u``."""
+
+    def __init__(self, width: int, scale) -> None:
+        super().__init__(width, width, reset="before", gate_bias=1.0)
+        self.scale = scale
+
+    def step(self, gi: torch.Tensor, h: torch.Tensor, a: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        u, h_tilde = self.gates(gi, h)
+        u_tilde = self.scale(a) * u
+        return gru_update(h, h_tilde, u_tilde), u, u_tilde
+
+
+def gate_dien(scale):
+    """A DIEN class whose evolving cell is a :class:`ScaledCell` with ``scale``."""
+
+    class GateDIEN(DIEN):
+        def __init__(self, vocab, dim: int = 8) -> None:
+            super().__init__(vocab, dim)
+            self.evolving = ScaledCell(self.evolving.hidden_size, scale)
+
+    return GateDIEN
+
+
+class PaperDIEN(DIEN):
+    """The wrong variant: the whole printed form (bilinear attention, inner-product scorer too)."""
+
+    def __init__(self, vocab, dim: int = 8) -> None:
+        super().__init__(vocab, dim, form="paper")
+
+
+def test_printed_gate_structure_accepts_the_printed_gate() -> None:
+    assert first_failure(printed_gate_cases()[:-1], gate_dien(lambda a: a)) is None
+
+
+def test_printed_gate_rejects_the_unchanged_model() -> None:
+    assert first_failure(printed_gate_cases(), DIEN) == "a_t = 0 keeps the state"
+    assert check_printed_gate_dien(DIEN, verbose=False) is False
+
+
+def test_printed_gate_rejects_a_gate_scaled_by_one_minus_a() -> None:
+    assert first_failure(printed_gate_cases(), gate_dien(lambda a: 1 - a)) == "a_t = 0 keeps the state"
+
+
+def test_printed_gate_rejects_a_gate_that_is_a_switch() -> None:
+    """``u~ = (a > 0) * u`` keeps the state at 0 and is the GRU at 1, but not in between."""
+    assert first_failure(printed_gate_cases(), gate_dien(lambda a: (a > 0).float())) == "a_t = 0.25 scales the update gate"
+
+
+def test_printed_gate_rejects_the_whole_printed_form(capsys: pytest.CaptureFixture[str]) -> None:
+    assert check_printed_gate_dien(PaperDIEN) is False
+    assert "DIEN's parameters" in capsys.readouterr().out
+
+
+def test_printed_gate_rejects_a_step_that_returns_only_the_state() -> None:
+    class StateOnly(ScaledCell):
+        def step(self, gi, h, a):
+            return super().step(gi, h, a)[0]
+
+    class StateOnlyDIEN(DIEN):
+        def __init__(self, vocab, dim: int = 8) -> None:
+            super().__init__(vocab, dim)
+            self.evolving = StateOnly(self.evolving.hidden_size, lambda a: a)
+
+    assert first_failure(printed_gate_cases(), StateOnlyDIEN) == "a DIEN, one logit per sample"
+
+
+def test_cell_probe_reads_the_default_cell() -> None:
+    """The probe sees the released gate on an unchanged DIEN: a = 1 replaces the state."""
+    model = _train.build(DIEN, _train.planted("synthetic-dien")[0].vocab)
+    _, _, h_tilde, new = cell_probe(model, 1.0)
+    assert torch.allclose(new, h_tilde, atol=1e-6)
+
+
+def test_the_auxiliary_loss_trains_what_the_prediction_says() -> None:
+    """The answer of "dien-aux-gradient": the behaviour embeddings, the extractor and the scorer."""
+    model = _train.build(DIEN, _train.planted("synthetic-dien")[0].vocab)
+    model.aux_loss(_train.probe_batch("synthetic-dien")).backward()
+    touched = {name.split(".")[0] for name, p in model.named_parameters()
+               if p.grad is not None and p.grad.abs().sum() > 0}
+    assert touched == {"embed", "extractor", "aux_scorer"}
+    assert model.user.weight.grad is None or model.user.weight.grad.abs().sum() == 0
+    assert PREDICTIONS["dien-aux-gradient"].correct == "b"
+    assert "extractor GRU" in PREDICTIONS["dien-aux-gradient"].options["b"]
 
 
 # ---------------------------------------------------------------- chapter 4: DSIN with a masked mean
@@ -249,7 +339,7 @@ def _chapter_sources(name: str) -> list[tuple[str, str]]:
     return [(cell["cell_type"], "".join(cell["source"])) for cell in nb["cells"]]
 
 
-@pytest.mark.parametrize("chapter", ["02_din.ipynb", "04_dsin.ipynb", "05_comparison.ipynb"])
+@pytest.mark.parametrize("chapter", ["02_din.ipynb", "03_dien.ipynb", "04_dsin.ipynb", "05_comparison.ipynb"])
 def test_every_predict_question_has_a_check(chapter: str) -> None:
     """Each exercise whose text asks to predict is followed, before the next exercise, by a cell
     that calls check_prediction with a key that exists."""
@@ -270,7 +360,7 @@ def test_every_predict_question_has_a_check(chapter: str) -> None:
     assert not pending, f"{chapter}: exercise {exercise!r} asks for a prediction but has no check"
 
 
-@pytest.mark.parametrize("chapter", ["02_din.ipynb", "04_dsin.ipynb", "05_comparison.ipynb"])
+@pytest.mark.parametrize("chapter", ["02_din.ipynb", "03_dien.ipynb", "04_dsin.ipynb", "05_comparison.ipynb"])
 def test_no_exercise_needs_data_a_reader_cannot_download(chapter: str) -> None:
     cells = _chapter_sources(chapter)
     start = next(i for i, (kind, text) in enumerate(cells) if kind == "markdown" and "## Exercises" in text)

@@ -56,6 +56,26 @@ def test_quality_script_runs_end_to_end(tmp_path: Path) -> None:
     assert "== tiny" in proc.stdout
 
 
+def test_quality_script_records_a_fixed_budget(tmp_path: Path) -> None:
+    proc = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "quality.py"), "--datasets", "tiny", "--models", "base", "din",
+         "--seeds", "2", "--epochs", "1", "--out", str(tmp_path), "--workers", "1"],
+        capture_output=True, text=True, timeout=600, check=False,
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    runs, meta = load_record("quality-epochs1", tmp_path)
+    assert sorted(zip(runs.model, runs.seed)) == [("base", 0), ("base", 1), ("din", 0), ("din", 1)]
+    assert (runs.epochs == 1).all() and (runs.epochs_run == 1).all()
+    assert meta["settings"]["epochs"] == 1
+    assert "== tiny: 2 seed(s), 1 epoch(s) ==" in proc.stdout
+
+
+def test_quality_script_refuses_a_fixed_budget_with_full() -> None:
+    proc = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "quality.py"), "--full", "--epochs", "1"],
+                          capture_output=True, text=True, timeout=120, check=False)
+    assert proc.returncode == 2 and "--epochs takes a number of passes >= 1" in proc.stderr
+
+
 RECORDS = sorted(path.stem for path in RESULTS_DIR.glob("*.json"))
 
 

@@ -80,13 +80,20 @@ def assert_tensor_close(actual: object, expected: torch.Tensor, what: str, float
         floating: also require a floating-point dtype (e.g. a mask that multiplies embeddings).
 
     Raises:
-        AssertionError: with a hint naming the first difference (type, shape, dtype, NaN, value).
+        AssertionError: with a hint naming the first difference (type, shape, dtype, NaN, value;
+            a tensor of more than 12 values by its largest difference).
     """
     assert isinstance(actual, torch.Tensor), f"{what}: expected a tensor, got {type(actual).__name__}"
     assert actual.shape == expected.shape, f"{what}: expected shape {tuple(expected.shape)}, got {tuple(actual.shape)}"
     if floating:
         assert actual.is_floating_point(), f"{what}: expected a float tensor (it multiplies embeddings), got {actual.dtype}"
     assert torch.isfinite(actual).all(), f"{what}: contains NaN or inf"
-    assert torch.allclose(actual.double(), expected.double(), atol=1e-5), (
-        f"{what}: expected {expected.tolist()}, got {actual.tolist()}"
-    )
+    if torch.allclose(actual.double(), expected.double(), atol=1e-5):
+        return
+    if expected.numel() <= 12:
+        raise AssertionError(f"{what}: expected {expected.tolist()}, got {actual.tolist()}")
+    gap = (actual.double() - expected.double()).abs()
+    where = tuple(int(i) for i in torch.unravel_index(gap.argmax(), gap.shape))
+    raise AssertionError(f"{what}: {int((gap > 1e-5).sum())} of {gap.numel()} values differ; the largest "
+                         f"difference is at index {where}: expected {float(expected[where]):.4g}, "
+                         f"got {float(actual[where]):.4g}")

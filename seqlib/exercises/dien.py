@@ -1,4 +1,5 @@
-"""Checkers for chapter 3 (DIEN): the AUGRU update, the auxiliary loss, the bilinear attention.
+"""Checkers for chapter 3 (DIEN): the AUGRU update, the auxiliary loss, the bilinear attention,
+and a model to build: DIEN with the printed AUGRU gate.
 
 The same checks run in ``tests/test_dien.py`` against seqlib's own implementation.
 """
@@ -10,7 +11,11 @@ from collections.abc import Callable
 
 import torch
 
-from seqlib.exercises._check import assert_tensor_close, check_cases
+from seqlib.exercises import _train
+from seqlib.exercises._check import Case, assert_tensor_close, check_cases
+from seqlib.exercises._predict import Prediction
+from seqlib.exercises.din import with_padding_junk
+from seqlib.models.dien import DIEN
 
 
 
@@ -143,8 +148,154 @@ def check_bilinear_attention(fn: Callable[..., torch.Tensor], verbose: bool = Tr
     return check_cases(attention_cases(), fn, verbose)
 
 
+# ---------------------------------------------------------------- a model: DIEN with the printed gate
+PRINTED_GATE_DATA = "synthetic-dien"
+
+
+def cell_probe(model: torch.nn.Module, a: float, seed: int = 0) -> tuple[torch.Tensor, ...]:
+    """One step of ``model.evolving`` on random inputs with attention ``a`` for every sample.
+
+    Args:
+        model: a DIEN (its ``evolving`` cell has ``project``, ``gates`` and ``step``).
+        a: the attention value.
+        seed: seed of the random inputs.
+
+    Returns:
+        ``(h, u, h~, h')``: previous state, raw update gate, candidate state, new state.  # [4, H] each
+    """
+    cell = model.evolving
+    n = cell.hidden_size
+    g = torch.Generator().manual_seed(seed)
+    x, h = torch.randn(4, n, generator=g), torch.randn(4, n, generator=g)  # [4, H] each
+    attention = torch.full((4, 1), float(a))  # [4, 1]
+    with torch.no_grad():
+        gi = cell.project(x, attention)  # [4, 3H]
+        u, h_tilde = cell.gates(gi, h)  # [4, H] each
+        out = cell.step(gi, h, attention)
+    assert isinstance(out, tuple) and len(out) == 3, (
+        "step(gi, h, a) must return the tuple (h_new, u, u_tilde), as GRUCell.step does, so that the gate "
+        "widget can trace it"
+    )
+    return h, u, h_tilde, out[0]
+
+
+def printed_gate_cases() -> list[Case]:
+    """Checks for a model class ``PrintedGateDIEN(vocab)``: the default DIEN whose evolving cell
+    applies the printed gate ``u~ = a * u``."""
+    batch = _train.probe_batch(PRINTED_GATE_DATA)
+    vocab = _train.planted(PRINTED_GATE_DATA)[0].vocab
+
+    def is_dien(cls: Callable[..., object]) -> None:
+        model = _train.build(cls, vocab)
+        assert isinstance(model, DIEN), (
+            f"build the variant as a subclass of seqlib.models.DIEN (got {type(model).__name__}), so that the "
+            "extractor, the attention, the auxiliary loss and the tower stay as they are"
+        )
+        reference = _train.build(DIEN, vocab)
+        shapes = {k: tuple(v.shape) for k, v in model.state_dict().items()}
+        expected = {k: tuple(v.shape) for k, v in reference.state_dict().items()}
+        assert shapes == expected, (
+            "apart from the gate your model should have DIEN's parameters, name for name and shape for shape; "
+            f"differs in {sorted(set(shapes.items()) ^ set(expected.items()))[:4]}"
+        )
+        _train.assert_logits(model.eval(), batch)
+
+    def keeps_at_zero(cls: Callable[..., object]) -> None:
+        h, _, _, new = cell_probe(_train.build(cls, vocab), 0.0)
+        assert_tensor_close(new, h, "with a_t = 0 the printed AUGRU carries the state unchanged (u~ = 0 * u); "
+                            "is self.evolving your cell, and does step scale u by a?")
+
+    def gru_at_one(cls: Callable[..., object]) -> None:
+        h, u, h_tilde, new = cell_probe(_train.build(cls, vocab), 1.0)
+        assert_tensor_close(new, (1 - u) * h + u * h_tilde,
+                            "with a_t = 1 the printed AUGRU is the plain GRU step (1 - u) * h + u * h~")
+
+    def in_between(cls: Callable[..., object]) -> None:
+        h, u, h_tilde, new = cell_probe(_train.build(cls, vocab), 0.25)
+        scaled = 0.25 * u  # [4, H]
+        assert_tensor_close(new, (1 - scaled) * h + scaled * h_tilde,
+                            "with a_t = 0.25: u~ = 0.25 * u, h' = (1 - u~) * h + u~ * h~")
+
+    def ignores_padding(cls: Callable[..., object]) -> None:
+        model = _train.build(cls, vocab).eval()
+        with torch.no_grad():
+            _train.assert_same_logits(model(with_padding_junk(batch, 5)), model(batch),
+                                      "5 more padded columns holding other ids",
+                                      "leave interests(batch) and evolve() to DIEN: only the cell changes")
+
+    def gradient(cls: Callable[..., object]) -> None:
+        _train.assert_embeddings_learn(cls, vocab, batch)
+
+    def auc_effect(cls: Callable[..., object]) -> None:
+        yours = [_train.train_auc(cls, PRINTED_GATE_DATA, seed) for seed in _train.CHECK_SEEDS]
+        dien = [_train.reference_auc("dien", PRINTED_GATE_DATA, seed) for seed in _train.CHECK_SEEDS]
+        base = [_train.reference_auc("base", PRINTED_GATE_DATA, seed) for seed in _train.CHECK_SEEDS]
+        table = _train.auc_table({"DIEN": dien, "yours": yours, "base": base})
+        assert sum(yours) / len(yours) >= 0.6, (
+            f"test AUC after {_train.CHECK_EPOCHS} epochs: your model stays near chance (0.5) on average; "
+            f"does the state still reach the tower?\n{table}"
+        )
+        assert all(d - y >= 0.01 for d, y in zip(dien, yours)), (
+            f"test AUC after {_train.CHECK_EPOCHS} epochs: the printed gate should lose at least 0.01 to the "
+            f"released gate on every seed (under a softmax most a_t are near 1/L, so the state barely moves):\n{table}"
+        )
+        print(f"test AUC after {_train.CHECK_EPOCHS} epochs on the DIEN-only planted log:\n{table}")
+
+    return [("a DIEN, one logit per sample", is_dien), ("a_t = 0 keeps the state", keeps_at_zero),
+            ("a_t = 1 is the GRU step", gru_at_one), ("a_t = 0.25 scales the update gate", in_between),
+            ("padding is ignored", ignores_padding), ("gradient reaches the embeddings", gradient),
+            ("AUC against DIEN and the base model", auc_effect)]
+
+
+def check_printed_gate_dien(cls: Callable[..., object], verbose: bool = True) -> bool:
+    """Check a student's ``PrintedGateDIEN``: a DIEN whose evolving cell applies ``u~ = a * u``
+    (the cell at a = 0, 1 and 0.25), padding, gradient, then test AUC after a short training on
+    the DIEN-only planted log against the default DIEN and the base model trained the same way
+    (about a minute on one core).
+
+    Args:
+        cls: the candidate model class, built as ``cls(vocab)``.
+        verbose: print the result (and the AUCs when the model trains).
+
+    Returns:
+        True when all checks pass.
+    """
+    return check_cases(printed_gate_cases(), cls, verbose)
+
+
 CHECKERS = {
     "augru_update": check_augru_update,
     "auxiliary_loss": check_auxiliary_loss,
     "bilinear_attention": check_bilinear_attention,
+    "PrintedGateDIEN": check_printed_gate_dien,
+}
+
+PREDICTIONS = {
+    "printed-gate-auc": Prediction(
+        question="On the DIEN-only planted log, where does DIEN with the printed gate (u~ = a * u) land?",
+        options={
+            "a": "above the released DIEN: the state skips the behaviours the attention ignores",
+            "b": "level with the released DIEN, within the seed spread",
+            "c": "below the released DIEN on every seed, not far above the base model",
+        },
+        correct="c",
+        why="Under a softmax over L steps the average a_t is 1/L, so u~ = a * u is near 0 at most steps and the "
+            "state hardly leaves its start. The chapter's ablation (the printed form against the released one, "
+            "three seeds, trained to convergence) shows the gap; check_printed_gate_dien measures the gate alone "
+            "with a short budget.",
+    ),
+    "dien-aux-gradient": Prediction(
+        question="Which parameters does model.aux_loss(batch).backward() give a gradient?",
+        options={
+            "a": "every parameter of the model, the tower included",
+            "b": "the behaviour embeddings, the extractor GRU and the auxiliary scorer, nothing else",
+            "c": "the attention and the evolving layer, which read the extractor's states",
+        },
+        correct="b",
+        why="The auxiliary loss scores the extractor's states h_t against the next behaviour's embedding and a "
+            "negative's: it reads the embeddings, the extractor and its scorer. The attention, the evolving layer, "
+            "the user embedding and the tower are downstream of h_t or beside it and get no gradient from it, so a "
+            "large alpha pulls the extractor (and the shared item embeddings) towards next-behaviour prediction "
+            "while the click task alone trains the rest.",
+    ),
 }
