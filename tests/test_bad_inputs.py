@@ -344,6 +344,8 @@ CASES: list[Case] = [
     C("dien-inner-width", lambda: create("dien", vocab(), form="paper", hidden_size=12), ValueError, "hidden_size", "16", "12"),
     C("dien-target_product-string", lambda: create("dien", vocab(), target_product="yes"), TypeError,
       "target_product", "True or False", "'yes'"),
+    C("dien-aux_moves_items-string", lambda: create("dien", vocab(), aux_moves_items="no"), TypeError,
+      "aux_moves_items", "True or False", "'no'"),
     C("dien-gate_bias-nan", lambda: create("dien", vocab(), gate_bias=NAN), ValueError, "gate_bias", "nan"),
     C("dien-form", lambda: create("dien", vocab(), form="tf"), ValueError, "form", "'released'", "'tf'"),
     C("dien-gru_type", lambda: create("dien", vocab(), gru_type="lstm"), ValueError, "gru_type", "'lstm'"),

@@ -485,6 +485,34 @@ def test_default_is_the_released_configuration(data):
     assert DIEN(train.vocab, form="paper", gate="tf-keep").evolving.gate == "tf-keep"  # an option overrides its form
 
 
+def test_aux_fixed_items_scores_the_same_and_moves_only_the_history(data):
+    """``aux_moves_items=False``: the same auxiliary loss value; the extractor and the scorer learn,
+    the history's embeddings learn through the states, and an item that is only a negative (or
+    only a scored next behaviour, never read by the extractor) gets no gradient."""
+    train, _ = data
+    batch = train[:64]
+    torch.manual_seed(0)
+    moving = DIEN(train.vocab)
+    fixed = DIEN(train.vocab, aux_moves_items=False)
+    fixed.load_state_dict(moving.state_dict())
+    assert moving.aux_moves_items and not fixed.aux_moves_items
+    loss_moving, loss_fixed = moving.aux_loss(batch), fixed.aux_loss(batch)
+    assert_close(loss_fixed, loss_moving)
+    loss_moving.backward()
+    loss_fixed.backward()
+    read = batch.hist_item[batch.hist_mask.bool()].unique()  # items the extractor reads
+    scored = torch.cat([batch.hist_item[:, 1:][batch.hist_mask[:, 1:].bool()],
+                        batch.neg_item[:, 1:][batch.hist_mask[:, 1:].bool()]]).unique()
+    only_scored = scored[~torch.isin(scored, read)]
+    assert len(only_scored) > 0, "the probe batch needs negatives outside every history"
+    grad_moving, grad_fixed = moving.embed.item.weight.grad, fixed.embed.item.weight.grad
+    assert grad_moving[only_scored].abs().sum() > 0  # as released: the scored vectors move
+    assert grad_fixed[only_scored].abs().sum() == 0  # fixed: they do not
+    assert grad_fixed[read].abs().sum() > 0  # the history still learns through the states
+    for part in (fixed.extractor, fixed.aux_scorer):
+        assert all(p.grad is not None and p.grad.abs().sum() > 0 for p in part.parameters())
+
+
 def test_released_tower_input_by_hand(data):
     train, _ = data
     torch.manual_seed(0)
