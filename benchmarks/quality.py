@@ -35,12 +35,11 @@ import torch
 from seqlib.data import build_samples, make_synthetic
 from seqlib.evaluation import format_table, load_samples, summarize
 from seqlib.models import create
+from seqlib.models.registry import relative_cost
 from seqlib.records import RESULTS_DIR, load_record, save_record
 from seqlib.train import evaluate, fit
 
 MODELS = ("base", "din", "dien", "dsin")
-# Relative cost of one run, to start the slowest first (DIEN's time loop is the long pole).
-COST = {"dien": 4.0, "dsin": 2.5, "din": 2.0, "base": 1.0}
 SIZE = {"ml-1m": 3.0}  # relative size of a data set (the Taobao slice and the others: 1)
 BUDGET = {"max_epochs": 30, "patience": 2, "batch_size": 512, "lr": 3e-3, "dim": 8}
 TINY = {"max_epochs": 2, "patience": 1, "batch_size": 256, "lr": 3e-3, "dim": 4}
@@ -99,7 +98,7 @@ def run_all(
     Returns:
         The earlier and the new runs.
     """
-    jobs = sorted(jobs, key=lambda job: -COST.get(job[1], 1.0) * SIZE.get(job[0], 1.0))
+    jobs = sorted(jobs, key=lambda job: -relative_cost(job[1]) * SIZE.get(job[0], 1.0))
     context = multiprocessing.get_context("spawn")  # fresh interpreters: no forked torch threads
     runs = list(done or [])
     with cf.ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:

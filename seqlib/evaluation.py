@@ -18,7 +18,7 @@ import torch
 from seqlib.checks import check_seed, positive_int
 from seqlib.data.samples import SampleSet, build_samples
 from seqlib.data.synthetic import SyntheticData, make_synthetic
-from seqlib.models.registry import available, create, importable
+from seqlib.models.registry import available, create, importable, relative_cost
 from seqlib.train import BadRun, BadRunWarning, OnBadRun, chance_margin, evaluate, fit
 
 # Sample settings per data set: the same split and history length for every model. "source" is
@@ -214,7 +214,9 @@ def compare_models(
         context = multiprocessing.get_context("spawn")  # fresh interpreters: no forked torch threads
         with cf.ProcessPoolExecutor(min(workers, len(jobs)), mp_context=context, initializer=_init_worker,
                                     initargs=(train, test, 1)) as pool:
-            futures = [pool.submit(_run_job, *job, budget) for job in jobs]
+            # the slowest models first, so that the workers finish together
+            ordered = sorted(jobs, key=lambda job: -relative_cost(job[1]))
+            futures = [pool.submit(_run_job, *job, budget) for job in ordered]
             try:
                 runs = [_report(future.result(), progress, on_bad_run) for future in cf.as_completed(futures)]
             except BadRun:

@@ -156,3 +156,12 @@ def test_plot_runs_draws_every_seed_and_the_lines() -> None:
     dots = sum(len(c.get_offsets()) for c in ax.collections if isinstance(c, PathCollection))
     assert dots == 4  # two seeds per model
     assert {line.get_xdata()[0] for line in ax.lines if line.get_linestyle() in ("--", ":")} >= {0.9, 0.71}
+
+
+def test_relative_cost_orders_the_models_slowest_first() -> None:
+    """compare_models and benchmarks/quality.py start runs in this order: DIEN's time loop is the
+    long pole, the base model the shortest; a class that sets nothing counts as the base model."""
+    from seqlib.models.registry import relative_cost
+
+    assert sorted(["base", "din", "dien", "dsin"], key=lambda name: -relative_cost(name)) == ["dien", "dsin", "din", "base"]
+    assert relative_cost("base") == 1.0 and relative_cost("DIEN") == relative_cost("dien")

@@ -12,6 +12,7 @@ import torch
 
 from seqlib.data.batch import length_mask
 from seqlib.exercises._check import Case, assert_tensor_close, check_cases
+from seqlib.exercises._predict import Prediction
 from seqlib.nn.layers import masked_sum
 
 
@@ -102,4 +103,22 @@ def check_sum_pooling(fn: Callable[..., torch.Tensor], verbose: bool = True) -> 
 CHECKERS = {
     "length_mask": check_length_mask,
     "sum_pooling": check_sum_pooling,
+}
+
+PREDICTIONS = {
+    "sum-or-mean": Prediction(
+        question="On chapter 1's synthetic log, trained to convergence with seeds 0, 1 and 2, how does the base model "
+                 "with mean pooling compare with the sum?",
+        options={
+            "a": "the mean gains on every seed: a sum grows with the history length and unsettles the tower",
+            "b": "by GAUC the sum is ahead on every seed; by AUC the two are within the seed spread",
+            "c": "the mean loses more than 0.02 AUC on every seed: it cannot count at all",
+        },
+        correct="b",
+        why="The planted DIN effect counts the recent clicks in the candidate's topic. The mean divides that count by "
+            "the history length (a median of 7 clicks in training), so it keeps the share and loses the count; "
+            "within one user, where GAUC compares, the count is what separates the candidates, and the sum is ahead "
+            "on every seed (about 0.004 to 0.019 GAUC). Across users the history length itself says much, and the "
+            "two are within a seed spread by AUC (0.878 +/- 0.003 against 0.874 +/- 0.003).",
+    ),
 }

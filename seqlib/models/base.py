@@ -29,6 +29,11 @@ class CTRModel(nn.Module):
         ValueError: ``dim`` is not a positive integer.
     """
 
+    # Rough cost of a training run relative to the base model's. Only the order matters:
+    # compare_models and benchmarks/quality.py start the slowest runs first so that two workers
+    # finish together.
+    relative_cost: float = 1.0
+
     def __init__(self, vocab: Vocab, dim: int = 8) -> None:
         super().__init__()
         if not isinstance(vocab, Vocab):

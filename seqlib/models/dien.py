@@ -101,6 +101,8 @@ class DIEN(CTRModel):
             ``aux_weight=nan``, ``hidden_size=0`` or ``form="tf"``.
     """
 
+    relative_cost = 4.0  # see CTRModel.relative_cost
+
     def __init__(
         self,
         vocab: Vocab,

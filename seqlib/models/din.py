@@ -53,6 +53,8 @@ class DIN(CTRModel):
             ``reg_lambda=nan`` or a layer size of 0.
     """
 
+    relative_cost = 2.0  # see CTRModel.relative_cost
+
     def __init__(
         self,
         vocab: Vocab,

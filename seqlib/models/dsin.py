@@ -45,6 +45,8 @@ class DSIN(CTRModel):
             ``session_len=0`` or ``heads`` not dividing ``2 * dim``.
     """
 
+    relative_cost = 2.5  # see CTRModel.relative_cost
+
     def __init__(
         self,
         vocab: Vocab,

@@ -74,6 +74,11 @@ def registered_name(cls: type) -> str | None:
     return next((name for name, model in _MODELS.items() if model is cls), None)
 
 
+def relative_cost(name: str) -> float:
+    """The registered model's ``relative_cost`` (1.0 for a class that does not set one)."""
+    return float(getattr(_MODELS[name.lower()], "relative_cost", 1.0))
+
+
 def available() -> list[str]:
     """Names of the registered models, sorted."""
     return sorted(_MODELS)
