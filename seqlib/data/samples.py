@@ -205,6 +205,11 @@ class SampleSet(Dataset):
             if not -len(self) <= int(index) < len(self):
                 raise IndexError(f"sample index {index} is out of range for a set of {len(self)} samples")
             index = torch.tensor([int(index) % len(self)])
+        return self._gather(index)
+
+    def _gather(self, index: slice | torch.Tensor, generator: torch.Generator | None = None) -> Batch:
+        """The batch of the samples at ``index``: with a ``generator``, freshly drawn auxiliary
+        negatives instead of the ones drawn at build time (never gathered then)."""
         s = {k: v[index] for k, v in self._samples.items()}
         ev = self._events
         hist_len = s["hist_len"]  # [B]
@@ -214,17 +219,23 @@ class SampleSet(Dataset):
         spos = s["sess_start"].unsqueeze(2) + self._sess_offsets  # [B, K, T]
         spos = torch.where(self._sess_offsets < sess_len.unsqueeze(2), spos, self._pad)  # [B, K, T]
         feedback = ev.get("feedback")
+        hist_item = ev["item"][pos]  # [B, L]
+        if generator is None:
+            neg_item, neg_cate = ev["neg_item"][pos], ev["neg_cate"][pos]  # [B, L] each
+        else:
+            neg_item = self.aux_sampler.draw(hist_item, generator)  # [B, L]
+            neg_cate = self._item_cate[neg_item]  # [B, L]
         return Batch(
             user=s["user"],
             item=s["item"],
             cate=s["cate"],
             time=s["time"],
-            hist_item=ev["item"][pos],
+            hist_item=hist_item,
             hist_cate=ev["cate"][pos],
             hist_time=ev["time"][pos],
             hist_len=hist_len,
-            neg_item=ev["neg_item"][pos],
-            neg_cate=ev["neg_cate"][pos],
+            neg_item=neg_item,
+            neg_cate=neg_cate,
             sess_item=ev["item"][spos],
             sess_cate=ev["cate"][spos],
             sess_len=sess_len,
@@ -252,11 +263,7 @@ class SampleSet(Dataset):
         n = len(self)
         order = torch.randperm(n, generator=generator) if shuffle else torch.arange(n)
         for start in range(0, n, int(batch_size)):
-            batch = self[order[start : start + int(batch_size)]]
-            if generator is not None:
-                batch.neg_item = self.aux_sampler.draw(batch.hist_item, generator)  # [B, L]
-                batch.neg_cate = self._item_cate[batch.neg_item]  # [B, L]
-            yield batch
+            yield self._gather(order[start : start + int(batch_size)], generator)
 
     def subset(self, index: torch.Tensor) -> "SampleSet":
         """A new set holding the samples at ``index`` (same behaviours and vocabulary)."""

@@ -164,6 +164,26 @@ def reference_auc(name: str, dataset: str, seed: int, options: tuple[tuple[str, 
     return train_auc(functools.partial(create, name, **dict(options)), dataset, seed)
 
 
+def runs_against(cls: Callable[..., nn.Module], dataset: str, reference: str,
+                 label: str) -> tuple[list[float], list[float], list[float], str]:
+    """A student's model beside the registered ``reference`` and the base model, each trained with
+    :func:`train_auc` for every seed of :data:`CHECK_SEEDS` (the references once per process).
+
+    Args:
+        cls: the student's model class.
+        dataset: the planted data set's name.
+        reference: the registered model the variant is built from (e.g. ``"din"``).
+        label: its name in the table (e.g. ``"DIN"``).
+
+    Returns:
+        ``(yours, reference, base, table)``: test AUC per seed of each, and :func:`auc_table`.
+    """
+    yours = [train_auc(cls, dataset, seed) for seed in CHECK_SEEDS]
+    ref = [reference_auc(reference, dataset, seed) for seed in CHECK_SEEDS]
+    base = [reference_auc("base", dataset, seed) for seed in CHECK_SEEDS]
+    return yours, ref, base, auc_table({label: ref, "yours": yours, "base": base})
+
+
 def auc_table(rows: dict[str, list[float]]) -> str:
     """``"seed 0: DIN 0.7694, yours 0.7253, ..."`` lines, one per seed."""
     lines = []

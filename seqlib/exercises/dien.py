@@ -227,10 +227,7 @@ def printed_gate_cases() -> list[Case]:
         _train.assert_embeddings_learn(cls, vocab, batch)
 
     def auc_effect(cls: Callable[..., object]) -> None:
-        yours = [_train.train_auc(cls, PRINTED_GATE_DATA, seed) for seed in _train.CHECK_SEEDS]
-        dien = [_train.reference_auc("dien", PRINTED_GATE_DATA, seed) for seed in _train.CHECK_SEEDS]
-        base = [_train.reference_auc("base", PRINTED_GATE_DATA, seed) for seed in _train.CHECK_SEEDS]
-        table = _train.auc_table({"DIEN": dien, "yours": yours, "base": base})
+        yours, dien, _, table = _train.runs_against(cls, PRINTED_GATE_DATA, "dien", "DIEN")
         assert sum(yours) / len(yours) >= 0.6, (
             f"test AUC after {_train.CHECK_EPOCHS} epochs: your model stays near chance (0.5) on average; "
             f"does the state still reach the tower?\n{table}"

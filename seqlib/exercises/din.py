@@ -289,10 +289,7 @@ def softmax_din_cases() -> list[Case]:
         _train.assert_embeddings_learn(cls, vocab, batch)
 
     def auc_effect(cls: Callable[..., object]) -> None:
-        yours = [_train.train_auc(cls, SOFTMAX_DIN_DATA, seed) for seed in _train.CHECK_SEEDS]
-        din = [_train.reference_auc("din", SOFTMAX_DIN_DATA, seed) for seed in _train.CHECK_SEEDS]
-        base = [_train.reference_auc("base", SOFTMAX_DIN_DATA, seed) for seed in _train.CHECK_SEEDS]
-        table = _train.auc_table({"DIN": din, "yours": yours, "base": base})
+        yours, din, _, table = _train.runs_against(cls, SOFTMAX_DIN_DATA, "din", "DIN")
         assert sum(yours) / len(yours) >= 0.6, (
             f"test AUC after {_train.CHECK_EPOCHS} epochs: your model stays near chance (0.5) on average; "
             f"does forward use the weighted history?\n{table}"

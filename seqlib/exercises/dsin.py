@@ -210,10 +210,7 @@ def mean_dsin_cases() -> list[Case]:
         _train.assert_embeddings_learn(cls, vocab, batch)
 
     def auc_effect(cls: Callable[..., object]) -> None:
-        yours = [_train.train_auc(cls, MEAN_DSIN_DATA, seed) for seed in _train.CHECK_SEEDS]
-        dsin = [_train.reference_auc("dsin", MEAN_DSIN_DATA, seed) for seed in _train.CHECK_SEEDS]
-        base = [_train.reference_auc("base", MEAN_DSIN_DATA, seed) for seed in _train.CHECK_SEEDS]
-        table = _train.auc_table({"DSIN": dsin, "yours": yours, "base": base})
+        yours, dsin, base, table = _train.runs_against(cls, MEAN_DSIN_DATA, "dsin", "DSIN")
         assert sum(yours) / len(yours) >= sum(base) / len(base) + 0.01, (
             f"test AUC after {_train.CHECK_EPOCHS} epochs: your model does not clear the base model by 0.01 on "
             f"average, so the sessions bring it nothing:\n{table}"
