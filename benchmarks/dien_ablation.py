@@ -50,12 +50,14 @@ TAOBAO = {"dataset": "taobao", "history": "all", "feedback": "behavior"}
 
 # label -> (registered model, constructor options). "dien" is the paper's printed form (bilinear
 # attention with a softmax, AUGRU with the printed gate u~ = a u, inner-product auxiliary scorer,
-# alpha = 1, the auxiliary loss averaged over valid pairs; DIEN(form="paper")); each "dien[...]"
-# label names its departures from it. "dien[released]" is seqlib's default, DIEN(form="released"):
-# the authors' released code but for one named departure (no target * pooled in the tower);
-# "dien[released,product]" adds it back (the released code exactly); "dien[released,...]" labels
-# name their departures from the default.
-PAPER = {"form": "paper"}
+# alpha = 1, the auxiliary loss averaged over valid pairs and moving the item vectors it scores;
+# DIEN(form="paper", aux_moves_items=True)); each "dien[...]" label names its departures from it.
+# "dien[released]" is seqlib's default, DIEN(form="released"): the authors' released code but for
+# two named departures (no target * pooled in the tower; the auxiliary loss does not move the item
+# vectors it scores); "dien[released,moving-items]" restores the second and "dien[as-released]"
+# both (the released code exactly); the other "dien[released,...]" labels name their departures
+# from the default.
+PAPER = {"form": "paper", "aux_moves_items": True}
 RELEASED = {"form": "released"}
 CONFIGS: dict[str, tuple[str, dict[str, Any]]] = {
     "base": ("base", {}),
@@ -71,12 +73,12 @@ CONFIGS: dict[str, tuple[str, dict[str, Any]]] = {
     "dien[mlp-att]": ("dien", {**PAPER, "attention": "mlp"}),
     "dien[mlp-att,tf-keep,mlp-aux]": ("dien", {**PAPER, "attention": "mlp", "gate": "tf-keep", "aux_scorer": "mlp"}),
     "dien[released]": ("dien", RELEASED),
-    "dien[released,product]": ("dien", {**RELEASED, "target_product": True}),
+    "dien[as-released]": ("dien", {**RELEASED, "target_product": True, "aux_moves_items": True}),
     "dien[released,gru]": ("dien", {**RELEASED, "gru_type": "gru"}),
     "dien[released,agru]": ("dien", {**RELEASED, "gru_type": "agru"}),
     "dien[released,aigru]": ("dien", {**RELEASED, "gru_type": "aigru"}),
     "dien[released,no-aux]": ("dien", {**RELEASED, "aux_weight": 0.0}),
-    "dien[released,aux-fixed-items]": ("dien", {**RELEASED, "aux_moves_items": False}),
+    "dien[released,moving-items]": ("dien", {**RELEASED, "aux_moves_items": True}),
     "dsin": ("dsin", {}),
     "dsin[no-be]": ("dsin", {"bias_encoding": False}),
     "dsin[no-lstm]": ("dsin", {"interacting": False}),

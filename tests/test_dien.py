@@ -474,7 +474,8 @@ def test_default_is_the_released_configuration(data):
     assert [m.out_features for m in att.unit.mlp if isinstance(m, torch.nn.Linear)] == [80, 40, 1]
     assert isinstance(model.aux_scorer, AuxiliaryMLP) and model.aux_scale == "positions"
     assert [m.out_features for m in model.aux_scorer.mlp.net if isinstance(m, torch.nn.Linear)] == [100, 50, 1]
-    assert model.aux_weight == 1.0 and not model.target_product  # the one named departure
+    assert model.aux_weight == 1.0
+    assert not model.target_product and not model.aux_moves_items  # the two named departures
     d = model.embed.out_dim
     assert model.tower.net[0].in_features == model.dim + 2 * d + h  # [user, e_a, pooled, h'_T]
     product = DIEN(train.vocab, target_product=True)
@@ -486,14 +487,14 @@ def test_default_is_the_released_configuration(data):
 
 
 def test_aux_fixed_items_scores_the_same_and_moves_only_the_history(data):
-    """``aux_moves_items=False``: the same auxiliary loss value; the extractor and the scorer learn,
+    """``aux_moves_items=False`` (the default): the same auxiliary loss value; the extractor and the scorer learn,
     the history's embeddings learn through the states, and an item that is only a negative (or
     only a scored next behaviour, never read by the extractor) gets no gradient."""
     train, _ = data
     batch = train[:64]
     torch.manual_seed(0)
-    moving = DIEN(train.vocab)
-    fixed = DIEN(train.vocab, aux_moves_items=False)
+    moving = DIEN(train.vocab, aux_moves_items=True)
+    fixed = DIEN(train.vocab)
     fixed.load_state_dict(moving.state_dict())
     assert moving.aux_moves_items and not fixed.aux_moves_items
     loss_moving, loss_fixed = moving.aux_loss(batch), fixed.aux_loss(batch)
@@ -721,11 +722,13 @@ def test_ablation_configs_build(data):
     for label, (name, options) in module.CONFIGS.items():
         model = create(name, train.vocab, **options)
         assert (name == "dien") == isinstance(model, DIEN), label
-        departures = {k: v for k, v in options.items() if k != "form"}
         plain = label in (name, "dien[released]")  # a form's own name: no departures from it
-        assert plain == (departures == {}), label  # a label names its departures
+        assert plain == (options in ({}, module.PAPER, module.RELEASED)), label  # a label names its departures
         if name == "dien":
-            assert options["form"] == ("released" if label.startswith("dien[released") else "paper"), label
+            released = label.startswith(("dien[released", "dien[as-released"))
+            assert options["form"] == ("released" if released else "paper"), label
+            # the printed form as printed: its auxiliary loss moves the item vectors it scores
+            assert model.aux_moves_items == (not released or "moving-items" in label or label == "dien[as-released]")
 
 
 def test_ablation_script_tiny_end_to_end(tmp_path):
