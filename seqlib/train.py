@@ -172,7 +172,7 @@ def predict(model: nn.Module, data: SampleSet, batch_size: int = 4096, device: s
     was_training = model.training
     model.eval()
     try:
-        out = [torch.sigmoid(model(batch.to(device))).cpu() for batch in data.batches(batch_size)]
+        out = [torch.sigmoid(model(batch.to(device))).cpu() for batch in data.batches(batch_size, deferred=True)]
     finally:
         model.train(was_training)
     return torch.cat(out).numpy() if out else np.zeros(0, dtype=np.float32)
@@ -196,13 +196,20 @@ def evaluate(
     Raises:
         ValueError: ``data`` is empty or has one class only.
     """
+    return _evaluate(model, data, batch_size, device, name)[0]
+
+
+def _evaluate(
+    model: nn.Module, data: SampleSet, batch_size: int = 4096, device: str | torch.device = "cpu", name: str = "test"
+) -> tuple[dict[str, float], np.ndarray]:
+    """:func:`evaluate`'s metrics and the probabilities they were computed from.  # [N]"""
     _check_two_classes(data, name)
     p = predict(model, data, batch_size, device)
     y = data.frame["label"].to_numpy()
     g, n_valid = gauc(data.frame["user_id"].to_numpy(), y, p)
     eps = 1e-7
     logloss = float(-np.mean(y * np.log(p + eps) + (1 - y) * np.log(1 - p + eps)))
-    return {"auc": auc(y, p), "gauc": g, "valid_users": n_valid, "logloss": logloss}
+    return {"auc": auc(y, p), "gauc": g, "valid_users": n_valid, "logloss": logloss}, p
 
 
 def make_optimizer(
@@ -347,6 +354,7 @@ def fit(
     budget = epochs if epochs is not None else max_epochs
     rows: list[dict[str, float]] = []
     best_auc, best_state, best_epoch, stale = -np.inf, None, 0, 0
+    kept_scores: np.ndarray | None = None  # validation probabilities of the model fit returns
     first_loss: float | None = None
     stopped = "budget" if epochs is not None else "max_epochs"
     for epoch in range(1, budget + 1):
@@ -359,7 +367,7 @@ def fit(
             mininterval=2.0, delay=1.0, ncols=80, leave=False,
         )
         with bar:
-            for batch in train.batches(batch_size, shuffle=True, generator=generator):
+            for batch in train.batches(batch_size, shuffle=True, generator=generator, deferred=True):
                 batch = batch.to(device)
                 loss = model.loss(batch)
                 value = loss.item()
@@ -377,7 +385,9 @@ def fit(
                 bar.update(1)
         row = {"epoch": epoch, "train_loss": total / count, "seconds": time.perf_counter() - start}
         if valid is not None:
-            scores = evaluate(model, valid, device=device, name="validation")
+            scores, probabilities = _evaluate(model, valid, device=device, name="validation")
+            if epochs is not None:
+                kept_scores = probabilities  # a fixed budget keeps the last epoch
             row.update(valid_auc=scores["auc"], valid_gauc=scores["gauc"], valid_users=scores["valid_users"],
                        valid_logloss=scores["logloss"])
         if progress:
@@ -386,7 +396,7 @@ def fit(
         if epochs is None:
             if row["valid_auc"] > best_auc:
                 best_auc, best_epoch, stale = row["valid_auc"], epoch, 0
-                best_state = copy.deepcopy(model.state_dict())
+                best_state, kept_scores = copy.deepcopy(model.state_dict()), probabilities
             else:
                 stale += 1
                 if stale >= patience:
@@ -397,10 +407,10 @@ def fit(
     else:
         best_epoch = len(rows)
     after_fit = getattr(model, "after_fit", None)  # e.g. DIN picks the sign of its raw weights
+    if valid is not None:  # did training collapse? (the kept model's validation scores, read before after_fit)
+        _check_not_collapsed(kept_scores if kept_scores is not None else predict(model, valid, device=device), lr)
     if after_fit is not None:
         after_fit(train)
-    if valid is not None:
-        _check_not_collapsed(model, valid, device, lr)
     history = pd.DataFrame(rows)
     history.attrs.update(best_epoch=best_epoch, epochs_run=len(rows), stopped=stopped)
     if progress and epochs is None:
@@ -415,9 +425,9 @@ def fit(
     return history
 
 
-def _check_not_collapsed(model: nn.Module, valid: SampleSet, device: str | torch.device, lr: float) -> None:
-    """Raise :class:`TrainingDiverged` when the model gives (nearly) every sample the same score."""
-    p = predict(model, valid, device=device)
+def _check_not_collapsed(p: np.ndarray, lr: float) -> None:
+    """Raise :class:`TrainingDiverged` when the model gave (nearly) every validation sample the
+    same score ``p``.  # [N]"""
     if len(p) >= 100 and len(np.unique(np.round(p, 6))) <= 2:
         raise TrainingDiverged(
             f"the trained model's predictions collapsed to {len(np.unique(np.round(p, 6)))} distinct value(s) on "

@@ -186,3 +186,53 @@ def test_item_counts_count_samples_containing_each_item() -> None:
         present = ((batch.item == item) | (batch.hist_item == item).any(dim=1)).sum()
         assert counts[item] == present
     assert counts[0] == 0
+
+
+def _same_batches(a, b) -> None:
+    from dataclasses import fields
+
+    for field in fields(a):
+        x, y = getattr(a, field.name), getattr(b, field.name)
+        if isinstance(x, torch.Tensor):
+            assert torch.equal(x, y), field.name
+        else:
+            assert x == y, field.name
+
+
+@pytest.mark.parametrize("fresh_negatives", [False, True])
+def test_deferred_batches_hold_the_eager_values(fresh_negatives: bool) -> None:
+    """``batches(deferred=True)`` (what fit and predict use) gives the same values field by field,
+    the fresh auxiliary negatives included, and leaves the generator where the eager path does."""
+    train, _ = build_samples(make_synthetic(n_users=60, seed=0).log, max_len=8, n_sessions=3, session_len=4)
+    g_eager = torch.Generator().manual_seed(3) if fresh_negatives else None
+    g_lazy = torch.Generator().manual_seed(3) if fresh_negatives else None
+    eager = list(train.batches(64, shuffle=fresh_negatives, generator=g_eager))
+    lazy = list(train.batches(64, shuffle=fresh_negatives, generator=g_lazy, deferred=True))
+    assert len(eager) == len(lazy) > 1
+    for a, b in zip(eager, lazy):
+        _same_batches(a, b)
+    if fresh_negatives:  # the next epoch's shuffle is the same: every draw happened
+        assert torch.equal(torch.randperm(10, generator=g_eager), torch.randperm(10, generator=g_lazy))
+
+
+def test_deferred_parts_are_built_only_when_read() -> None:
+    """The base model and DIN never pay for the session tensors; DSIN builds them once; ``to``
+    keeps a part deferred; a deferred batch must name every field."""
+    from seqlib.data.batch import Batch
+    from seqlib.models import create
+
+    train, _ = build_samples(make_synthetic(n_users=60, seed=0).log, max_len=8, n_sessions=3, session_len=4)
+    for name, reads_sessions in (("base", False), ("din", False), ("dsin", True)):
+        batch = next(train.batches(32, deferred=True)).to("cpu")
+        assert "sess_item" in batch._deferred
+        options = {"n_sessions": 3, "session_len": 4} if name == "dsin" else {}
+        create(name, train.vocab, **options)(batch)
+        assert ("sess_item" in batch.__dict__) == reads_sessions, name
+        if reads_sessions:
+            assert not any(k.startswith("sess") or k == "n_sess" for k in batch._deferred)
+    eager = train[:32]
+    _same_batches(eager, next(train.batches(32, deferred=True)).to("cpu"))
+    with pytest.raises(ValueError, match="needs every field, missing.*sess_item"):
+        Batch.deferred({k: v for k, v in eager.__dict__.items() if k != "sess_item"}, {})
+    with pytest.raises(AttributeError, match="no attribute 'nothing'"):
+        next(train.batches(32, deferred=True)).nothing

@@ -85,13 +85,62 @@ class Batch:
     def __len__(self) -> int:
         return int(self.label.shape[0])
 
+    @classmethod
+    def deferred(cls, ready: dict[str, torch.Tensor | str | None], parts: dict[str, Callable[[], dict]]) -> "Batch":
+        """A batch whose fields in ``parts`` are computed on first access (used by the training loop).
+
+        A model then pays only for the fields it reads: the base model and DIN never gather the
+        session tensors. Reading a deferred field computes its whole part once (e.g. ``sess_item``
+        and ``sess_len`` come from one gather) and keeps it.
+
+        Args:
+            ready: the fields computed now.
+            parts: field name -> a function returning the fields of its part, ``{name: value}``
+                (fields of one part share the function).
+
+        Returns:
+            The batch; ``ready`` and ``parts`` together must name every field.
+        """
+        missing = {f.name for f in fields(cls)} - set(ready) - set(parts)
+        if missing:
+            raise ValueError(f"a deferred batch needs every field, missing {sorted(missing)}")
+        batch = cls.__new__(cls)
+        batch.__dict__.update(ready)
+        batch.__dict__["_deferred"] = dict(parts)
+        return batch
+
+    def __getattr__(self, name: str) -> torch.Tensor | None:
+        """Compute a deferred field's part on first access (see :meth:`deferred`)."""
+        deferred = self.__dict__.get("_deferred")
+        if not deferred or name not in deferred:
+            raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+        values = deferred[name]()
+        for field, value in values.items():
+            self.__dict__[field] = value
+            deferred.pop(field, None)
+        return values[name]
+
+    def ready_fields(self) -> set[str]:
+        """The names of the fields computed so far (all of them unless the batch is deferred)."""
+        return {f.name for f in fields(self)} - set(self.__dict__.get("_deferred") or ())
+
     def to(self, device: torch.device | str) -> "Batch":
-        """Return a copy with every tensor on ``device``."""
+        """Return a copy with every tensor on ``device`` (a deferred field stays deferred)."""
+        deferred = self.__dict__.get("_deferred")
+        if deferred:
+            moved = {name: _apply(value, lambda t: t.to(device)) for name, value in self.__dict__.items()
+                     if name != "_deferred"}
+            return Batch.deferred(moved, {name: _moved(make, device) for name, make in deferred.items()})
         return Batch(**{f.name: _apply(getattr(self, f.name), lambda t: t.to(device)) for f in fields(self)})
 
     def select(self, index: torch.Tensor | slice) -> "Batch":
         """Return the sub-batch at ``index`` (a slice, bool mask or index tensor)."""
         return Batch(**{f.name: _apply(getattr(self, f.name), lambda t: t[index]) for f in fields(self)})
+
+
+def _moved(make: Callable[[], dict], device: torch.device | str) -> Callable[[], dict]:
+    """A deferred part's function whose tensors land on ``device``."""
+    return lambda: {name: _apply(value, lambda t: t.to(device)) for name, value in make().items()}
 
 
 def _apply(value: torch.Tensor | str | None, op: Callable[[torch.Tensor], torch.Tensor]) -> torch.Tensor | str | None:

@@ -207,47 +207,53 @@ class SampleSet(Dataset):
             index = torch.tensor([int(index) % len(self)])
         return self._gather(index)
 
-    def _gather(self, index: slice | torch.Tensor, generator: torch.Generator | None = None) -> Batch:
+    def _gather(self, index: slice | torch.Tensor, generator: torch.Generator | None = None,
+                deferred: bool = False) -> Batch:
         """The batch of the samples at ``index``: with a ``generator``, freshly drawn auxiliary
-        negatives instead of the ones drawn at build time (never gathered then)."""
+        negatives instead of the ones drawn at build time (never gathered then). ``deferred``
+        leaves the session tensors (and the stored negatives) to be gathered when a model first
+        reads them (:meth:`Batch.deferred`); the values are the same either way."""
         s = {k: v[index] for k, v in self._samples.items()}
         ev = self._events
         hist_len = s["hist_len"]  # [B]
         pos = (s["hist_end"] - hist_len).unsqueeze(1) + self._hist_offsets  # [B, L]
         pos = torch.where(self._hist_offsets < hist_len.unsqueeze(1), pos, self._pad)  # [B, L]
-        sess_len = s["sess_len"]  # [B, K]
-        spos = s["sess_start"].unsqueeze(2) + self._sess_offsets  # [B, K, T]
-        spos = torch.where(self._sess_offsets < sess_len.unsqueeze(2), spos, self._pad)  # [B, K, T]
         feedback = ev.get("feedback")
         hist_item = ev["item"][pos]  # [B, L]
-        if generator is None:
-            neg_item, neg_cate = ev["neg_item"][pos], ev["neg_cate"][pos]  # [B, L] each
-        else:
+
+        def negatives() -> dict[str, torch.Tensor]:
+            if generator is None:
+                return {"neg_item": ev["neg_item"][pos], "neg_cate": ev["neg_cate"][pos]}  # [B, L] each
             neg_item = self.aux_sampler.draw(hist_item, generator)  # [B, L]
-            neg_cate = self._item_cate[neg_item]  # [B, L]
-        return Batch(
-            user=s["user"],
-            item=s["item"],
-            cate=s["cate"],
-            time=s["time"],
-            hist_item=hist_item,
-            hist_cate=ev["cate"][pos],
-            hist_time=ev["time"][pos],
-            hist_len=hist_len,
-            neg_item=neg_item,
-            neg_cate=neg_cate,
-            sess_item=ev["item"][spos],
-            sess_cate=ev["cate"][spos],
-            sess_len=sess_len,
-            n_sess=(sess_len > 0).sum(dim=1),
-            label=s["label"],
-            hist_feedback=None if feedback is None else feedback[pos],
-            sess_feedback=None if feedback is None else feedback[spos],
-            vocab=self.vocab.id_fingerprint,
-        )
+            return {"neg_item": neg_item, "neg_cate": self._item_cate[neg_item]}
+
+        def sessions() -> dict[str, torch.Tensor | None]:
+            sess_len = s["sess_len"]  # [B, K]
+            spos = s["sess_start"].unsqueeze(2) + self._sess_offsets  # [B, K, T]
+            spos = torch.where(self._sess_offsets < sess_len.unsqueeze(2), spos, self._pad)  # [B, K, T]
+            return {"sess_item": ev["item"][spos], "sess_cate": ev["cate"][spos], "sess_len": sess_len,
+                    "n_sess": (sess_len > 0).sum(dim=1),
+                    "sess_feedback": None if feedback is None else feedback[spos]}
+
+        ready = {
+            "user": s["user"], "item": s["item"], "cate": s["cate"], "time": s["time"],
+            "hist_item": hist_item, "hist_cate": ev["cate"][pos], "hist_time": ev["time"][pos],
+            "hist_len": hist_len, "label": s["label"],
+            "hist_feedback": None if feedback is None else feedback[pos], "vocab": self.vocab.id_fingerprint,
+        }
+        parts = {"sess_item": sessions, "sess_cate": sessions, "sess_len": sessions, "n_sess": sessions,
+                 "sess_feedback": sessions}
+        if generator is None:
+            parts.update(neg_item=negatives, neg_cate=negatives)
+        else:  # drawn now, whether read or not: the generator then also shuffles the next epoch the same way
+            ready.update(negatives())
+        if deferred:
+            return Batch.deferred(ready, parts)
+        return Batch(**ready, **{name: value for make in set(parts.values()) for name, value in make().items()})
 
     def batches(
-        self, batch_size: int, shuffle: bool = False, generator: torch.Generator | None = None
+        self, batch_size: int, shuffle: bool = False, generator: torch.Generator | None = None,
+        deferred: bool = False,
     ) -> Iterator[Batch]:
         """Yield mini-batches covering the set once.
 
@@ -256,6 +262,9 @@ class SampleSet(Dataset):
             shuffle: draw a random order with ``generator`` (else the stored order).
             generator: torch random generator; when given, each batch also gets freshly drawn
                 auxiliary negatives (training), else the ones drawn at build time.
+            deferred: gather the session tensors (and the stored auxiliary negatives) only when a
+                model reads them (:meth:`Batch.deferred`; ``fit`` and ``predict`` use it): the
+                base model and DIN never pay for them. The values are the same either way.
         """
         batch_size = positive_int("batch_size", batch_size)
         if generator is not None and not isinstance(generator, torch.Generator):
@@ -263,7 +272,7 @@ class SampleSet(Dataset):
         n = len(self)
         order = torch.randperm(n, generator=generator) if shuffle else torch.arange(n)
         for start in range(0, n, int(batch_size)):
-            yield self._gather(order[start : start + int(batch_size)], generator)
+            yield self._gather(order[start : start + int(batch_size)], generator, deferred)
 
     def subset(self, index: torch.Tensor) -> "SampleSet":
         """A new set holding the samples at ``index`` (same behaviours and vocabulary)."""

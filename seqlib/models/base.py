@@ -140,17 +140,22 @@ class CTRModel(nn.Module):
             ValueError: an id is negative or not below its table's size (the batch was built
                 with another vocabulary).
         """
+        # A part of a deferred batch that no one has read yet is skipped: the batch came from a
+        # sample set of this vocabulary (check_batch), and the item embedding checks its ids
+        # when a model reads and embeds it.
+        ready = batch.ready_fields()
         tables = {
-            "user": (self.user.num_embeddings, [batch.user]),
-            "item": (self.embed.item.num_embeddings, [batch.item, batch.hist_item, batch.sess_item]),
-            "cate": (self.embed.cate.num_embeddings, [batch.cate, batch.hist_cate, batch.sess_cate]),
+            "user": (self.user.num_embeddings, ["user"]),
+            "item": (self.embed.item.num_embeddings, ["item", "hist_item", "sess_item"]),
+            "cate": (self.embed.cate.num_embeddings, ["cate", "hist_cate", "sess_cate"]),
         }
         if self.embed.feedback is not None:
-            tables["feedback"] = (self.embed.feedback.num_embeddings,
-                                  [t for t in (batch.hist_feedback, batch.sess_feedback) if t is not None])
-        for field, (size, tensors) in tables.items():
-            for values in tensors:
-                _check_range(field, values, size)
+            tables["feedback"] = (self.embed.feedback.num_embeddings, ["hist_feedback", "sess_feedback"])
+        for field, (size, names) in tables.items():
+            for name in names:
+                values = getattr(batch, name) if name in ready else None
+                if values is not None:
+                    _check_range(field, values, size)
 
     @torch.no_grad()
     def predict(self, batch: Batch) -> torch.Tensor:
