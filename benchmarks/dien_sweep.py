@@ -1,16 +1,16 @@
 """Where DIEN's evolving layer pays: its margin over a plain GRU across one planted knob (chapter 3).
 
 The DIEN-only planted log (``make_synthetic("dien")``) is regenerated for each value of one of its
-arguments (default: ``interests_per_user``, the number of interest topics a user holds at a time,
-that is how many topics the 16-unit state must keep apart), everything else as in
-``load_samples("synthetic-dien")``. For each value, each configuration of
-``benchmarks/dien_ablation.py`` named in ``--configs`` trains with each seed until convergence
-(early stopping as everywhere in the book), one process and one thread per run, and the test
-split is scored once. The record (``dien-sweep-<knob>``) holds every run with its knob value and
+arguments, everything else as in ``load_samples("synthetic-dien")``: by default
+``interests_per_user``, the number of interest topics a user holds at a time (how many topics the
+16-unit state must keep apart); ``n_users`` sets how much data there is to learn from. For each
+value, each configuration of ``benchmarks/dien_ablation.py`` named in ``--configs`` trains with
+each seed until convergence (early stopping as everywhere in the book), one process and one thread
+per run, and the test split is scored once. The record (``dien-sweep-<knob>``) holds every run with its knob value and
 the oracle's AUC on that log; it is saved after each run, and ``--resume`` skips what it holds.
 
 Usage:
-    python benchmarks/dien_sweep.py [--knob interests_per_user] [--values 2 3 4 6 8]
+    python benchmarks/dien_sweep.py [--knob interests_per_user|n_users|...] [--values 2 3 4 6 8]
         [--configs dien[released] dien[released,gru] din] [--seeds 0 1 2] [--jobs 2] [--resume]
 """
 
@@ -34,13 +34,14 @@ from seqlib.models import create
 from seqlib.records import RESULTS_DIR, load_record, save_record
 from seqlib.train import evaluate, fit
 
-KNOBS = {"interests_per_user": int, "dien_decay": float, "window": int, "interest_drift": float}
+KNOBS = {"interests_per_user": int, "dien_decay": float, "window": int, "interest_drift": float, "n_users": int}
 
 
 def planted(knob: str, value: float) -> tuple[Any, Any, Any]:
     """The DIEN-only planted log with one argument changed, its samples, and the oracle's metrics."""
     settings = {k: v for k, v in DATASETS["synthetic-dien"].items() if k not in ("source", "variant")}
-    syn = make_synthetic("dien", n_users=SYNTHETIC_USERS["dien"], seed=0, **{knob: value})
+    arguments = {"n_users": SYNTHETIC_USERS["dien"], knob: value}  # the knob may be the number of users
+    syn = make_synthetic("dien", seed=0, **arguments)
     if knob == "window":
         settings["max_len"] = int(value)
     train, test = build_samples(syn.log, seed=0, **settings)
