@@ -12,8 +12,10 @@ Usage:
     python benchmarks/quality.py --datasets synthetic --epochs 1
                                                   # a fixed budget of 1 pass, no early stopping;
                                                   # records seqlib/results/quality-epochs1.json
+    python benchmarks/quality.py --datasets synthetic --name quality-synthetic
+                                                  # early stopping; records the runs under a name
 
-Options: --datasets, --models, --seeds N, --workers N, --out FOLDER, --exclude DATASET:MODEL ...
+Options: --datasets, --models, --seeds N, --workers N, --out FOLDER, --name RECORD, --exclude DATASET:MODEL ...
 (runs left out, e.g. the ones too slow for the machine at hand), --resume (keep the runs already in
 the record and do only the missing ones). The record is saved after every finished run.
 """
@@ -115,7 +117,7 @@ def run_all(
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run the benchmark, print one table per data set, and record it with ``--full``/``--tiny``."""
+    """Run the benchmark, print one table per data set, and record it (``--full``, ``--epochs``, ``--tiny``, ``--name``)."""
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     mode = parser.add_mutually_exclusive_group()
     mode.add_argument("--full", action="store_true", help="all of ML-1M and the Taobao slice; write a record")
@@ -130,6 +132,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--resume", action="store_true", help="keep the runs already in the record; do the rest")
     parser.add_argument("--epochs", type=int, default=None,
                         help="a fixed number of passes instead of early stopping; records quality-epochs<N>")
+    parser.add_argument("--name", default=None,
+                        help="record the runs under this name (default: quality-full with --full, "
+                             "quality-epochs<N> with --epochs, quality-tiny with --tiny, no record otherwise)")
     args = parser.parse_args(argv)
     if args.workers < 1 or (args.seeds is not None and args.seeds < 1):
         parser.error("--workers and --seeds must be >= 1")
@@ -147,6 +152,10 @@ def main(argv: list[str] | None = None) -> int:
         budget = {**BUDGET, "epochs": args.epochs}
     else:
         datasets, budget, name = args.datasets or ["synthetic", "ml-1m-quick", "taobao"], BUDGET, None
+    if args.name is not None:
+        if not args.name.replace("-", "").replace("_", "").isalnum():
+            parser.error(f"--name takes letters, digits, '-' and '_' (a file name), got {args.name!r}")
+        name = args.name
     seeds = args.seeds or (1 if args.tiny else 3)
     excluded = {tuple(pair.split(":")) for pair in args.exclude}
     jobs = [(d, m, s) for d in datasets for m in args.models for s in range(seeds) if (d, m) not in excluded]

@@ -70,6 +70,25 @@ def test_quality_script_records_a_fixed_budget(tmp_path: Path) -> None:
     assert "== tiny: 2 seed(s), 1 epoch(s) ==" in proc.stdout
 
 
+def test_quality_script_records_converged_runs_under_a_name(tmp_path: Path) -> None:
+    proc = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "quality.py"), "--datasets", "tiny", "--models", "base",
+         "--seeds", "1", "--name", "quality-mine", "--out", str(tmp_path), "--workers", "1"],
+        capture_output=True, text=True, timeout=600, check=False,
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    runs, meta = load_record("quality-mine", tmp_path)
+    assert list(runs.model) == ["base"] and meta["settings"].get("epochs") is None  # early stopping
+    assert meta["command"] == "python benchmarks/quality.py --datasets tiny --models base --seeds 1 --name " \
+        f"quality-mine --out {tmp_path} --workers 1"
+
+
+def test_quality_script_refuses_a_record_name_that_is_not_a_file_name() -> None:
+    proc = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "quality.py"), "--name", "../elsewhere"],
+                          capture_output=True, text=True, timeout=120, check=False)
+    assert proc.returncode == 2 and "--name takes letters, digits" in proc.stderr and "'../elsewhere'" in proc.stderr
+
+
 def test_quality_script_refuses_a_fixed_budget_with_full() -> None:
     proc = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "quality.py"), "--full", "--epochs", "1"],
                           capture_output=True, text=True, timeout=120, check=False)
