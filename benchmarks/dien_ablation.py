@@ -18,6 +18,8 @@ Usage:
     python benchmarks/dien_ablation.py [--dataset ml-1m] [--configs base dien ...] [--seeds 0 1 2] [--jobs 2]
         [--max-epochs 30] [--patience 2] [--batch-size 512] [--out DIR] [--resume]
     python benchmarks/dien_ablation.py --tiny --out DIR    # seconds, synthetic data (for tests)
+    python benchmarks/dien_ablation.py --dataset taobao --configs base 'base[mean]' din 'din[softmax]'
+        --name din-pooling-taobao                          # sum or normalised pooling (chapter 5)
 """
 
 from __future__ import annotations
@@ -61,7 +63,9 @@ PAPER = {"form": "paper", "aux_moves_items": True}
 RELEASED = {"form": "released"}
 CONFIGS: dict[str, tuple[str, dict[str, Any]]] = {
     "base": ("base", {}),
+    "base[mean]": ("base", {"pooling": "mean"}),  # the history's mean, not its sum
     "din": ("din", {}),
+    "din[softmax]": ("din", {"normalize": "softmax"}),  # departs from the paper: weights sum to 1
     "dien": ("dien", PAPER),
     "dien[gru]": ("dien", {**PAPER, "gru_type": "gru"}),
     "dien[agru]": ("dien", {**PAPER, "gru_type": "agru"}),
@@ -149,7 +153,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                              "(e.g. after a change to that model)")
     parser.add_argument("--tiny", action="store_true",
                         help="a seconds-long end-to-end run on a small planted log (needs --out)")
+    parser.add_argument("--name", default=None,
+                        help="the record's name (default: dien-ablation-DATASET, dsin-ablation-synthetic-dsin)")
     args = parser.parse_args(argv)
+    if args.name is not None and not args.name.replace("-", "").replace("_", "").isalnum():
+        parser.error(f"--name takes letters, digits, '-' and '_' (a file name), got {args.name!r}")
     if args.tiny and args.out is None:
         parser.error("--tiny writes a throw-away record: give its folder with --out")
     if args.jobs < 1:
@@ -164,7 +172,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
     start = time.perf_counter()
     family = "dsin" if args.dataset == "synthetic-dsin" else "dien"
-    name = TINY_NAME if args.tiny else NAME.format(family=family, dataset=args.dataset)
+    name = args.name or (TINY_NAME if args.tiny else NAME.format(family=family, dataset=args.dataset))
     folder = args.out if args.out is not None else RESULTS_DIR
     defaults = DSIN_CONFIGS if args.dataset == "synthetic-dsin" else DEFAULT_CONFIGS
     configs = args.configs or (["base", "dien"] if args.tiny else defaults)

@@ -747,6 +747,18 @@ def test_ablation_script_tiny_end_to_end(tmp_path):
     assert changed.returncode != 0 and "lr" in changed.stderr
 
 
+def test_ablation_script_records_under_a_given_name(tmp_path):
+    command = [sys.executable, str(ABLATION), "--tiny", "--out", str(tmp_path), "--jobs", "1", "--configs", "base",
+               "--name", "pooling-tiny"]
+    done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    runs, meta = load_record("pooling-tiny", tmp_path)
+    assert list(runs["model"]) == ["base"] and "--name pooling-tiny" in meta["command"]
+    assert not (tmp_path / "dien-ablation-tiny.json").exists()
+    bad = subprocess.run([*command[:-1], "a/b"], cwd=ROOT, capture_output=True, text=True)
+    assert bad.returncode == 2 and "--name takes letters" in bad.stderr and "'a/b'" in bad.stderr
+
+
 def test_ablation_script_tiny_needs_a_folder():
     done = subprocess.run([sys.executable, str(ABLATION), "--tiny"], cwd=ROOT, capture_output=True, text=True)
     assert done.returncode == 2 and "--out" in done.stderr
