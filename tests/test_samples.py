@@ -215,6 +215,13 @@ def test_deferred_batches_hold_the_eager_values(fresh_negatives: bool) -> None:
         assert torch.equal(torch.randperm(10, generator=g_eager), torch.randperm(10, generator=g_lazy))
 
 
+@pytest.mark.parametrize(("name", "value"), [("deferred", "no"), ("deferred", 1), ("shuffle", "yes"), ("shuffle", None)])
+def test_batches_refuse_a_flag_that_is_not_a_bool(name: str, value: object) -> None:
+    train, _ = build_samples(make_synthetic(n_users=30, seed=0).log, max_len=5, history="positive", seed=0)
+    with pytest.raises(ValueError, match=rf"{name} must be True or False, got {value!r}"):
+        next(train.batches(8, **{name: value}))
+
+
 def test_deferred_parts_are_built_only_when_read() -> None:
     """The base model and DIN never pay for the session tensors; DSIN builds them once; ``to``
     keeps a part deferred; a deferred batch must name every field."""

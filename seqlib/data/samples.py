@@ -265,10 +265,17 @@ class SampleSet(Dataset):
             deferred: gather the session tensors (and the stored auxiliary negatives) only when a
                 model reads them (:meth:`Batch.deferred`; ``fit`` and ``predict`` use it): the
                 base model and DIN never pay for them. The values are the same either way.
+
+        Raises:
+            ValueError: ``batch_size`` is not a positive integer, ``generator`` is not a
+                ``torch.Generator``, or ``shuffle``/``deferred`` is not a bool (on the first batch).
         """
         batch_size = positive_int("batch_size", batch_size)
         if generator is not None and not isinstance(generator, torch.Generator):
             raise ValueError(f"generator must be a torch.Generator or None, got {generator!r}")
+        for name, flag in (("shuffle", shuffle), ("deferred", deferred)):
+            if not isinstance(flag, bool):  # a string such as "no" would otherwise read as True
+                raise ValueError(f"{name} must be True or False, got {flag!r}")
         n = len(self)
         order = torch.randperm(n, generator=generator) if shuffle else torch.arange(n)
         for start in range(0, n, int(batch_size)):
