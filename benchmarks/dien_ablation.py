@@ -40,7 +40,7 @@ from seqlib.data.samples import SampleSet, build_samples
 from seqlib.data.synthetic import make_synthetic
 from seqlib.evaluation import format_table, load_samples, summarize
 from seqlib.models import create
-from seqlib.records import RESULTS_DIR, load_record, save_record
+from seqlib.records import RESULTS_DIR, check_record_name, load_record, save_record
 from seqlib.train import evaluate, fit
 
 NAME = "{family}-ablation-{dataset}"
@@ -156,8 +156,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--name", default=None,
                         help="the record's name (default: dien-ablation-DATASET, dsin-ablation-synthetic-dsin)")
     args = parser.parse_args(argv)
-    if args.name is not None and not args.name.replace("-", "").replace("_", "").isalnum():
-        parser.error(f"--name takes letters, digits, '-' and '_' (a file name), got {args.name!r}")
+    if args.name is not None:
+        try:
+            check_record_name(args.name, "--name")
+        except ValueError as error:
+            parser.error(str(error))
     if args.tiny and args.out is None:
         parser.error("--tiny writes a throw-away record: give its folder with --out")
     if args.jobs < 1:

@@ -6,8 +6,9 @@ arguments, everything else as in ``load_samples("synthetic-dien")``: by default
 16-unit state must keep apart); ``n_users`` sets how much data there is to learn from. For each
 value, each configuration of ``benchmarks/dien_ablation.py`` named in ``--configs`` trains with
 each seed until convergence (early stopping as everywhere in the book), one process and one thread
-per run, and the test split is scored once. The record (``dien-sweep-<knob>``) holds every run with its knob value and
-the oracle's AUC on that log; it is saved after each run, and ``--resume`` skips what it holds.
+per run, and the test split is scored once. The record (``dien-sweep-<knob>``) holds every run
+with its knob value and the oracle's AUC on that log; it is saved after each run, and
+``--resume`` skips what it holds.
 
 Usage:
     python benchmarks/dien_sweep.py [--knob interests_per_user|n_users|...] [--values 2 3 4 6 8]

@@ -38,7 +38,7 @@ from seqlib.data import build_samples, make_synthetic
 from seqlib.evaluation import format_table, load_samples, summarize
 from seqlib.models import create
 from seqlib.models.registry import relative_cost
-from seqlib.records import RESULTS_DIR, load_record, save_record
+from seqlib.records import RESULTS_DIR, check_record_name, load_record, save_record
 from seqlib.train import evaluate, fit
 
 MODELS = ("base", "din", "dien", "dsin")
@@ -153,9 +153,10 @@ def main(argv: list[str] | None = None) -> int:
     else:
         datasets, budget, name = args.datasets or ["synthetic", "ml-1m-quick", "taobao"], BUDGET, None
     if args.name is not None:
-        if not args.name.replace("-", "").replace("_", "").isalnum():
-            parser.error(f"--name takes letters, digits, '-' and '_' (a file name), got {args.name!r}")
-        name = args.name
+        try:
+            name = check_record_name(args.name, "--name")
+        except ValueError as error:
+            parser.error(str(error))
     seeds = args.seeds or (1 if args.tiny else 3)
     excluded = {tuple(pair.split(":")) for pair in args.exclude}
     jobs = [(d, m, s) for d in datasets for m in args.models for s in range(seeds) if (d, m) not in excluded]

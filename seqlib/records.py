@@ -66,6 +66,24 @@ def machine() -> dict[str, Any]:
     }
 
 
+def check_record_name(name: str, argument: str = "name") -> str:
+    """``name`` if it can name a record file (letters, digits, ``-`` and ``_``), else a ValueError.
+
+    Args:
+        name: the record's name, e.g. ``"quality-synthetic"``.
+        argument: how the error message names the argument (a script passes ``"--name"``).
+
+    Returns:
+        ``name`` unchanged.
+
+    Raises:
+        ValueError: ``name`` is not a non-empty string of those characters (a path, a space...).
+    """
+    if not isinstance(name, str) or not name.replace("-", "").replace("_", "").isalnum():
+        raise ValueError(f"{argument} takes letters, digits, '-' and '_' (a file name), got {name!r}")
+    return name
+
+
 def save_record(
     path: str | os.PathLike[str],
     name: str,

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from seqlib.records import RESULTS_DIR, RUN_FIELDS, load_record, provenance, save_record
+from seqlib.records import RESULTS_DIR, RUN_FIELDS, check_record_name, load_record, provenance, save_record
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -87,6 +87,13 @@ def test_quality_script_refuses_a_record_name_that_is_not_a_file_name() -> None:
     proc = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "quality.py"), "--name", "../elsewhere"],
                           capture_output=True, text=True, timeout=120, check=False)
     assert proc.returncode == 2 and "--name takes letters, digits" in proc.stderr and "'../elsewhere'" in proc.stderr
+
+
+@pytest.mark.parametrize("bad", ["", "../elsewhere", "a b", "x.json", 3, None])
+def test_check_record_name_refuses_what_cannot_name_a_file(bad: object) -> None:
+    with pytest.raises(ValueError, match=r"--name takes letters, digits, '-' and '_' \(a file name\), got "):
+        check_record_name(bad, "--name")  # type: ignore[arg-type]
+    assert check_record_name("quality-synthetic_2") == "quality-synthetic_2"
 
 
 def test_quality_script_refuses_a_fixed_budget_with_full() -> None:
