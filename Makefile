@@ -1,5 +1,5 @@
 # seqbook on a fresh machine: two commands (see README.md).
-#   make book   set up .venv, build the book, print where to open it
+#   make book   set up .venv, build the book (English, then the Chinese edition), print where to open it
 #   make test   set up .venv and a browser, run the whole test suite
 #   make lab    set up .venv, open the chapters in JupyterLab (optional)
 # The set-up is done once per version of requirements.txt and pyproject.toml: the stamp file
@@ -18,10 +18,14 @@ export PATH := $(CURDIR)/$(BIN):$(PATH)
 
 .PHONY: book test lab setup browser sync clean
 
+# The Chinese edition (tools/i18n.py) is built from the English build's executed notebooks, without
+# running them again, into _build/html/zh_CN.
 book: $(STAMP)
 	$(BIN)/$(BUILD)
+	$(BIN)/python tools/i18n.py build
 	@echo
 	@echo "The book is at file://$(CURDIR)/_build/html/index.html"
+	@echo "The Chinese edition (中文版) is at file://$(CURDIR)/_build/html/zh_CN/index.html"
 
 test: $(STAMP) browser
 	$(BIN)/python -m pytest -q
@@ -52,9 +56,11 @@ $(STAMP):
 browser: $(STAMP)
 	@$(BIN)/python tools/find_browser.py --install
 
-# Rewrite every chapter's Colab set-up cell after changing `repository:` in _config.yml.
+# Rewrite every chapter's Colab set-up cell after changing `repository:` in _config.yml (and the
+# Chinese notebooks, which are generated from the English ones).
 sync: $(STAMP)
 	$(BIN)/python -m seqlib.nbsetup sync
+	$(BIN)/python tools/i18n.py notebooks
 
 clean:
 	rm -rf _build

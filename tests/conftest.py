@@ -237,6 +237,41 @@ def built_book(book_build: BuildResult) -> Path:
     return HTML_DIR
 
 
+ZH_HTML_DIR = HTML_DIR / "zh_CN"
+ZH_BUILD_COMMAND = ["tools/i18n.py", "build"]
+
+
+@pytest.fixture(scope="session")
+def zh_book_build(book_build: BuildResult) -> BuildResult:
+    """Build the Chinese edition once per session, from the English build (``tools/i18n.py build``).
+
+    With ``SEQLIB_REUSE_BUILD=1`` an existing ``_build/html/zh_CN`` is reused.
+
+    Returns:
+        The build's exit code and output; it never fails itself (see ``built_zh_book``).
+    """
+    if book_build.problem() is not None:
+        return BuildResult(1, "the English build failed, and the Chinese edition is built from its executed notebooks")
+    if os.environ.get("SEQLIB_REUSE_BUILD") == "1" and (ZH_HTML_DIR / "index.html").is_file():
+        return BuildResult(0, "reused")
+    proc = subprocess.run([sys.executable, *ZH_BUILD_COMMAND], cwd=ROOT, stdout=subprocess.PIPE,
+                          stderr=subprocess.STDOUT, text=True, check=False)
+    return BuildResult(proc.returncode, proc.stdout)
+
+
+@pytest.fixture
+def built_zh_book(built_book: Path, zh_book_build: BuildResult) -> Path:
+    """The Chinese edition's ``_build/html/zh_CN``, built warning-free after the English one.
+
+    Returns:
+        The folder.
+    """
+    if zh_book_build.code != 0:
+        pytest.fail(f"`python {' '.join(ZH_BUILD_COMMAND)}` exited with {zh_book_build.code}:\n"
+                    f"{zh_book_build.log[-4000:]}", pytrace=False)
+    return ZH_HTML_DIR
+
+
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     """Print the notebook execution report of this session's build (each chapter's slowest cells)."""
     if _SESSION_BUILDS and EXEC_REPORT.is_file():

@@ -22,10 +22,11 @@ def toc_files() -> list[str]:
     return files
 
 
-def test_toc_lists_intro_and_five_chapters() -> None:
+def test_toc_lists_intro_five_chapters_and_the_glossary() -> None:
     files = toc_files()
     assert files[0] == "book/intro"
-    assert len(files) == 6, files
+    assert files[-1] == "book/glossary"
+    assert len(files) == 7, files
     for name in files:
         sources = [ROOT / f"{name}{suffix}" for suffix in (".md", ".ipynb")]
         assert any(path.is_file() for path in sources), f"{name} has no .md or .ipynb source"

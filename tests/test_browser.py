@@ -29,6 +29,7 @@ PAGES: dict[str, dict[str, int]] = {
     "03_dien": {"min_figures": 4, "viewers": 1},
     "04_dsin": {"min_figures": 6, "viewers": 1},
     "05_comparison": {"min_figures": 4, "viewers": 0},
+    "glossary": {"min_figures": 0, "viewers": 0},
 }
 # The architecture figures at the top of each model chapter (seqlib.viz.architecture), found by their
 # alt text, which the build takes from the figure's title.
@@ -38,6 +39,10 @@ ARCHITECTURE: dict[str, list[str]] = {
     "03_dien": ["DIEN architecture"],
     "04_dsin": ["DSIN sessions", "DSIN architecture"],
 }
+# The two editions: English at the root of _build/html, Chinese in _build/html/zh_CN (tools/i18n.py).
+EDITIONS = {"en": "", "zh": "zh_CN/"}
+# The label of a folded solution in each edition (the Chinese one from locale/zh_CN/site.yml).
+SHOW_SOLUTION = {"en": "Show solution", "zh": "显示参考答案"}
 LOCAL_HOSTS = {"127.0.0.1", "localhost"}
 ARTICLE = "article.bd-article"
 DESKTOP = {"width": 1280, "height": 900}
@@ -49,11 +54,15 @@ OVERFLOWING = """els => els.filter(el => el.scrollWidth > el.clientWidth + 1)
     .map(el => `${el.scrollWidth}px in ${el.clientWidth}px: ${el.innerText.trim().split('\\n')[0].slice(0, 80)}`)"""
 
 
-def colab_url(name: str) -> str:
-    """The launch button's target for a chapter, from ``_config.yml``'s repository."""
+def colab_url(name: str, edition: str = "en") -> str:
+    """The launch button's target for a chapter, from ``_config.yml``'s repository.
+
+    A Chinese page opens the Chinese notebook, ``locale/zh_CN/book/<name>.ipynb``.
+    """
     url, branch = book_repository(ROOT / "_config.yml")
     repo = url.rstrip("/").removesuffix(".git").removeprefix("https://github.com/")
-    return f"https://colab.research.google.com/github/{repo}/blob/{branch}/book/{name}.ipynb"
+    folder = "book" if edition == "en" else "locale/zh_CN/book"
+    return f"https://colab.research.google.com/github/{repo}/blob/{branch}/{folder}/{name}.ipynb"
 
 
 def n_solutions(name: str) -> int:
@@ -75,17 +84,20 @@ class PageVisit:
         console: messages the page logged as console errors.
     """
 
-    def __init__(self, page: object) -> None:
+    def __init__(self, page: object, edition: str = "en") -> None:
         """Args:
         page: a fresh Playwright page.
+        edition: "en" or "zh".
         """
         self.page = page
+        self.edition = edition
         self.remote: list[tuple[str, str]] = []
         self.errors: list[str] = []
         self.console: list[str] = []
 
 
-def open_page(browser: object, book_server: str, name: str, viewport: dict[str, int]) -> tuple[object, PageVisit]:
+def open_page(browser: object, book_server: str, name: str, viewport: dict[str, int],
+              edition: str = "en") -> tuple[object, PageVisit]:
     """Open one book page offline at a viewport size and wait until it and its images have loaded.
 
     Args:
@@ -93,13 +105,14 @@ def open_page(browser: object, book_server: str, name: str, viewport: dict[str, 
         book_server: base URL of the served book.
         name: the page, e.g. ``02_din``.
         viewport: width and height in CSS pixels.
+        edition: "en" or "zh" (the Chinese edition).
 
     Returns:
         The browser context (close it when done) and the visit.
     """
     context = browser.new_context(viewport=viewport)
     page = context.new_page()
-    seen = PageVisit(page)
+    seen = PageVisit(page, edition)
 
     def route(route: object) -> None:
         url = route.request.url
@@ -117,18 +130,19 @@ def open_page(browser: object, book_server: str, name: str, viewport: dict[str, 
     page.route("**/*", route)
     page.on("pageerror", lambda error: seen.errors.append(str(error)))
     page.on("console", console)
-    page.goto(f"{book_server}/book/{name}.html", wait_until="load")
+    page.goto(f"{book_server}/{EDITIONS[edition]}book/{name}.html", wait_until="load")
     page.wait_for_function("Array.from(document.images).every(img => img.complete)")
     return context, seen
 
 
-@pytest.fixture(params=list(PAGES))
+@pytest.fixture(params=[(edition, name) for edition in EDITIONS for name in PAGES],
+                ids=lambda param: f"{param[0]}-{param[1]}")
 def visit(request: pytest.FixtureRequest, built_book: Path, browser: object,
           book_server: str) -> Iterator[tuple[str, PageVisit]]:
-    """Open one book page offline and wait until it and its images have loaded.
+    """Open one page of either edition offline and wait until it and its images have loaded.
 
     Args:
-        request: carries the page name.
+        request: carries the edition and the page name.
         built_book: the built book (requested first: a failed build is reported there, once).
         browser: the Chromium fixture.
         book_server: base URL of the served book.
@@ -136,8 +150,10 @@ def visit(request: pytest.FixtureRequest, built_book: Path, browser: object,
     Yields:
         The page name and the visit.
     """
-    name: str = request.param
-    context, seen = open_page(browser, book_server, name, DESKTOP)
+    edition, name = request.param
+    if edition == "zh":
+        request.getfixturevalue("built_zh_book")
+    context, seen = open_page(browser, book_server, name, DESKTOP, edition)
     try:
         yield name, seen
     finally:
@@ -212,11 +228,11 @@ def test_works_offline(visit: tuple[str, PageVisit]) -> None:
 def test_colab_launch_link(visit: tuple[str, PageVisit]) -> None:
     name, seen = visit
     links = seen.page.locator('.dropdown-launch-buttons a[href*="colab.research.google.com"]')
-    if name == "intro":  # a Markdown page has no notebook to launch
+    if name in ("intro", "glossary"):  # a Markdown page has no notebook to launch
         assert links.count() == 0
         return
     assert links.count() == 1, f"{name}: expected one Colab link in the launch dropdown"
-    assert links.first.get_attribute("href") == colab_url(name)
+    assert links.first.get_attribute("href") == colab_url(name, seen.edition)
 
 
 def test_code_and_outputs_fit_the_page(visit: tuple[str, PageVisit]) -> None:
@@ -226,9 +242,13 @@ def test_code_and_outputs_fit_the_page(visit: tuple[str, PageVisit]) -> None:
     assert not wide, f"{name}: code or outputs wider than their box at 1280 px: {wide}"
 
 
+@pytest.mark.parametrize("edition", list(EDITIONS))
 @pytest.mark.parametrize("name", list(PAGES))
-def test_phone_width_does_not_scroll_sideways(name: str, built_book: Path, browser: object, book_server: str) -> None:
-    context, seen = open_page(browser, book_server, name, PHONE)
+def test_phone_width_does_not_scroll_sideways(name: str, edition: str, built_book: Path, browser: object,
+                                              book_server: str, request: pytest.FixtureRequest) -> None:
+    if edition == "zh":
+        request.getfixturevalue("built_zh_book")
+    context, seen = open_page(browser, book_server, name, PHONE, edition)
     try:
         wide = seen.page.eval_on_selector_all(CODE_AND_TEXT, OVERFLOWING)
         page_width = seen.page.evaluate("document.documentElement.scrollWidth")
@@ -250,8 +270,9 @@ def test_images_have_descriptions(visit: tuple[str, PageVisit]) -> None:
 def test_solutions_fold_behind_show_solution(visit: tuple[str, PageVisit]) -> None:
     name, seen = visit
     expected = n_solutions(name)
-    buttons = seen.page.locator(f"{ARTICLE} details.hide summary", has_text="Show solution")
-    assert buttons.count() == expected, f"{name}: {buttons.count()} 'Show solution' buttons, expected {expected}"
+    label = SHOW_SOLUTION[seen.edition]
+    buttons = seen.page.locator(f"{ARTICLE} details.hide summary", has_text=label)
+    assert buttons.count() == expected, f"{name}: {buttons.count()} '{label}' buttons, expected {expected}"
     generic = seen.page.locator(f"{ARTICLE} details.hide summary", has_text="Show code cell source")
     assert generic.count() == 0 or expected == 0, f"{name}: solutions behind a generic 'Show code cell source'"
     opened = seen.page.eval_on_selector_all(f"{ARTICLE} details.hide", "ds => ds.filter(d => d.open).length")
@@ -325,3 +346,52 @@ def test_architecture_figures_open_the_chapter_and_fit_a_phone(name: str, built_
         assert image["width"] >= 0.8 * image["natural"], (
             f"{name}: {title!r} is shrunk from {image['natural']} to {image['width']} px on a phone; "
             "its text gets too small")
+
+
+# Draws two different Chinese characters in the font of the page's first Chinese paragraph. Without a
+# font that has them both come out as the same empty box, so equal pixels mean unreadable text.
+GLYPHS_DIFFER = """() => {
+    const p = Array.from(document.querySelectorAll('article.bd-article p'))
+        .find(el => /[\u4e00-\u9fff]/.test(el.innerText));
+    if (!p) return null;
+    const style = getComputedStyle(p);
+    const canvas = document.createElement('canvas');
+    canvas.width = canvas.height = 64;
+    const g = canvas.getContext('2d');
+    const draw = ch => {
+        g.clearRect(0, 0, 64, 64);
+        g.font = `40px ${style.fontFamily}`;
+        g.fillText(ch, 4, 48);
+        return Array.from(g.getImageData(0, 0, 64, 64).data).join(',');
+    };
+    return {differ: draw('中') !== draw('文'), inked: draw('中') !== draw(' '), family: style.fontFamily};
+}"""
+
+
+def test_chinese_text_renders_as_glyphs(visit: tuple[str, PageVisit]) -> None:
+    name, seen = visit
+    if seen.edition != "zh":
+        return
+    result = seen.page.evaluate(GLYPHS_DIFFER)
+    assert result is not None, f"{name}: no Chinese paragraph on the Chinese page"
+    assert result["differ"] and result["inked"], (
+        f"{name}: Chinese characters render as empty boxes with font-family {result['family']}: install a "
+        "Chinese font (Debian: apt-get install fonts-wqy-microhei; `make test` does this as root)")
+
+
+def test_language_switch_round_trip(built_zh_book: Path, browser: object, book_server: str) -> None:
+    """Clicking the switch on an English page opens the same page in Chinese, and back."""
+    context, seen = open_page(browser, book_server, "02_din", DESKTOP)
+    try:
+        page = seen.page
+        page.click("a.seqbook-language-switch")
+        page.wait_for_load_state("load")
+        assert page.url == f"{book_server}/zh_CN/book/02_din.html"
+        assert page.locator("html").get_attribute("lang") == "zh-CN"
+        page.click("a.seqbook-language-switch")
+        page.wait_for_load_state("load")
+        assert page.url == f"{book_server}/book/02_din.html"
+        errors = seen.errors + seen.console
+    finally:
+        context.close()
+    assert not errors, f"errors while switching languages: {errors}"

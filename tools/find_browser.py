@@ -3,6 +3,10 @@
 ``python tools/find_browser.py`` prints the browser's path (exit 0) or what to install (exit 1);
 ``--install`` first installs Debian's ``chromium`` with apt-get when none is found and this runs
 as root (``make test`` does this). ``SEQLIB_CHROMIUM`` names a browser explicitly.
+
+The Chinese edition needs a font with Chinese characters (the browser tests check that they render
+as glyphs, not boxes); ``--install`` also installs Debian's ``fonts-wqy-microhei`` when fontconfig
+knows no font for Chinese.
 """
 
 from __future__ import annotations
@@ -67,6 +71,36 @@ def missing_message() -> str:
     return f"no Chromium or Chrome found (looked for {', '.join(NAMES)} on PATH and in {', '.join(PLACES[:4])}, ...): {HOW_TO_INSTALL}"
 
 
+CJK_FONT_PACKAGE = "fonts-wqy-microhei"
+
+
+def has_chinese_font() -> bool | None:
+    """Whether fontconfig knows a font covering Chinese (``None``: no fontconfig to ask)."""
+    if shutil.which("fc-list") is None:
+        return None
+    listed = subprocess.run(["fc-list", ":lang=zh", "family"], capture_output=True, text=True, check=False)
+    return bool(listed.stdout.strip())
+
+
+def apt_install(package: str) -> None:
+    """Install a Debian package with apt-get (index first), when this runs as root.
+
+    Args:
+        package: the package name.
+
+    Raises:
+        RuntimeError: not root, no apt-get, or apt-get failed.
+    """
+    if shutil.which("apt-get") is None:
+        raise RuntimeError(f"cannot install {package}: no apt-get")
+    if hasattr(os, "geteuid") and os.geteuid() != 0:
+        raise RuntimeError(f"cannot install {package}: not root, so `make test` cannot install it itself")
+    for command in (["apt-get", "update"], ["apt-get", "install", "-y", "--no-install-recommends", package]):
+        print("+", " ".join(command), flush=True)
+        if subprocess.run(command, check=False, env=dict(os.environ, DEBIAN_FRONTEND="noninteractive")).returncode:
+            raise RuntimeError(f"`{' '.join(command)}` failed")
+
+
 def install_chromium() -> None:
     """Install Debian's ``chromium`` with apt-get (index first), when this runs as root.
 
@@ -100,6 +134,8 @@ def main(argv: list[str] | None = None) -> int:
         if browser is None and args.install:
             install_chromium()
             browser = find_browser()
+        if args.install and has_chinese_font() is False:
+            apt_install(CJK_FONT_PACKAGE)
     except (FileNotFoundError, RuntimeError) as error:
         print(error, file=sys.stderr)
         return 1

@@ -2,7 +2,8 @@
 
 * Figures: myst-nb gives an output image its file path as alt text. ``seqlib.nbsetup`` writes
   each figure's description (titles, axis labels) into the PNG's Title field; here that Title
-  becomes the alt text, and an image without one is called "Figure N of <page title>".
+  becomes the alt text, and an image without one is called "Figure N of <page title>". The
+  Chinese edition's build passes the Chinese for each description (``seqbook_figure_text``).
 * Scripts: sphinx-thebe 0.3 adds its inline configuration script (``const THEBE_JS_URL = ...``) to the page
 twice, and the second copy throws ``Identifier 'THEBE_JS_URL' has already been declared`` on
 every page. This extension drops exact duplicates from each page's script list. (The other
@@ -53,6 +54,10 @@ def drop_duplicate_scripts(app: Sphinx, pagename: str, templatename: str, contex
     context["script_files"] = unique
 
 
+# An image without a description, in English and in Chinese.
+FALLBACK = {False: "Figure {number} of {page}", True: "{page}的第 {number} 张图"}
+
+
 def _png_title(path: Path) -> str:
     """The Title text field of a PNG file, or "" when it has none or is not a readable PNG."""
     from PIL import Image  # matplotlib's own dependency
@@ -82,7 +87,10 @@ def describe_images(app: Sphinx, doctree: nodes.document, docname: str) -> None:
             continue  # a real description already
         candidates = [Path(app.srcdir, uri), folder / uri]
         title = next((t for path in candidates if path.is_file() and (t := _png_title(path))), "")
-        image["alt"] = title or f"Figure {number} of {page}"
+        # The Chinese edition (tools/i18n.py) passes the translations of the figures' words.
+        translations = app.config.seqbook_figure_text
+        image["alt"] = translations.get(title, title) if title else FALLBACK[app.config.language == "zh_CN"].format(
+            number=number, page=page)
 
 
 def setup(app: Sphinx) -> dict[str, Any]:
@@ -94,6 +102,7 @@ def setup(app: Sphinx) -> dict[str, Any]:
     Returns:
         Extension metadata.
     """
+    app.add_config_value("seqbook_figure_text", {}, "html", types=[dict])
     app.connect("html-page-context", drop_duplicate_scripts, priority=900)
     app.connect("doctree-resolved", describe_images)
     return {"parallel_read_safe": True, "parallel_write_safe": True}

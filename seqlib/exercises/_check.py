@@ -7,6 +7,8 @@ from collections.abc import Callable
 
 import torch
 
+from seqlib.i18n import tr
+
 # A checker's cases: ``(name, case)`` where ``case(candidate)`` raises AssertionError on failure.
 Case = tuple[str, Callable[[Callable[..., object]], None]]
 
@@ -29,18 +31,18 @@ def run_checks(checks: list[tuple[str, Callable[[], None]]], verbose: bool = Tru
         try:
             check()
         except AssertionError as error:
-            message = str(error) or "assertion failed"
+            message = str(error) or tr("assertion failed")
         except NotImplementedError as error:
-            message = f"not implemented yet ({error})" if str(error) else "not implemented yet"
+            message = tr("not implemented yet ({error})", error=error) if str(error) else tr("not implemented yet")
         except Exception as error:  # noqa: BLE001 - a student's code may raise anything
             message = f"{type(error).__name__}: {error}"
         else:
             continue
         if verbose:
-            print(f"✗ check '{name}' failed: {message}")
+            print(tr("✗ check '{name}' failed: {message}", name=name, message=message))
         return False
     if verbose:
-        print(f"✓ all {len(checks)} checks passed")
+        print(tr("✓ all {n} checks passed", n=len(checks)))
     return True
 
 
@@ -76,24 +78,29 @@ def assert_tensor_close(actual: object, expected: torch.Tensor, what: str, float
     Args:
         actual: what the student's code returned.
         expected: the hand-computed value.
-        what: the check in words, used as the hint.
+        what: the check in words, used as the hint (already translated: pass ``tr("...")``).
         floating: also require a floating-point dtype (e.g. a mask that multiplies embeddings).
 
     Raises:
         AssertionError: with a hint naming the first difference (type, shape, dtype, NaN, value;
             a tensor of more than 12 values by its largest difference).
     """
-    assert isinstance(actual, torch.Tensor), f"{what}: expected a tensor, got {type(actual).__name__}"
-    assert actual.shape == expected.shape, f"{what}: expected shape {tuple(expected.shape)}, got {tuple(actual.shape)}"
+    assert isinstance(actual, torch.Tensor), tr("{what}: expected a tensor, got {type}", what=what,
+                                                type=type(actual).__name__)
+    assert actual.shape == expected.shape, tr("{what}: expected shape {expected}, got {actual}", what=what,
+                                              expected=tuple(expected.shape), actual=tuple(actual.shape))
     if floating:
-        assert actual.is_floating_point(), f"{what}: expected a float tensor (it multiplies embeddings), got {actual.dtype}"
-    assert torch.isfinite(actual).all(), f"{what}: contains NaN or inf"
+        assert actual.is_floating_point(), tr("{what}: expected a float tensor (it multiplies embeddings), got {dtype}",
+                                              what=what, dtype=actual.dtype)
+    assert torch.isfinite(actual).all(), tr("{what}: contains NaN or inf", what=what)
     if torch.allclose(actual.double(), expected.double(), atol=1e-5):
         return
     if expected.numel() <= 12:
-        raise AssertionError(f"{what}: expected {expected.tolist()}, got {actual.tolist()}")
+        raise AssertionError(tr("{what}: expected {expected}, got {actual}", what=what, expected=expected.tolist(),
+                                actual=actual.tolist()))
     gap = (actual.double() - expected.double()).abs()
     where = tuple(int(i) for i in torch.unravel_index(gap.argmax(), gap.shape))
-    raise AssertionError(f"{what}: {int((gap > 1e-5).sum())} of {gap.numel()} values differ; the largest "
-                         f"difference is at index {where}: expected {float(expected[where]):.4g}, "
-                         f"got {float(actual[where]):.4g}")
+    raise AssertionError(tr("{what}: {n} of {total} values differ; the largest difference is at index {where}: "
+                            "expected {expected:.4g}, got {actual:.4g}", what=what, n=int((gap > 1e-5).sum()),
+                            total=gap.numel(), where=where, expected=float(expected[where]),
+                            actual=float(actual[where])))

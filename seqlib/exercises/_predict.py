@@ -3,11 +3,15 @@
 A chapter module lists its questions in ``PREDICTIONS: dict[str, Prediction]``; the student sets
 ``answer = "b"`` before running anything and calls ``check_prediction(key, answer)``, which says
 whether the prediction holds and why (the explanation points at the chapter's evidence).
+The texts are written in English, marked with :func:`seqlib.i18n.N_`, and printed in the reader's
+language (:func:`seqlib.i18n.tr`).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+
+from seqlib.i18n import tr
 
 
 @dataclass(frozen=True)
@@ -15,10 +19,10 @@ class Prediction:
     """One "predict, then run" question.
 
     Attributes:
-        question: the question in one sentence.
-        options: letter -> the option's text.
+        question: the question in one sentence (English, marked with ``N_``).
+        options: letter -> the option's text (English, marked with ``N_``).
         correct: the letter of the answer the chapter's runs (or the construction) support.
-        why: the explanation, shown whatever the student chose.
+        why: the explanation, shown whatever the student chose (English, marked with ``N_``).
     """
 
     question: str
@@ -45,13 +49,16 @@ def judge(prediction: Prediction, answer: object, verbose: bool = True) -> bool:
     letters = ", ".join(repr(k) for k in prediction.options)
     if not isinstance(answer, str) or answer.strip().lower() not in prediction.options:
         if verbose:
-            options = "\n".join(f"  ({k}) {text}" for k, text in prediction.options.items())
-            given = "no answer yet" if answer is None else f"{answer!r} is not an option"
-            print(f"✗ {given}: set answer to one of {letters} and run the cell again.\n{prediction.question}\n{options}")
+            options = "\n".join(f"  ({k}) {tr(text)}" for k, text in prediction.options.items())
+            given = tr("no answer yet") if answer is None else tr("{answer!r} is not an option", answer=answer)
+            print(tr("✗ {given}: set answer to one of {letters} and run the cell again.", given=given, letters=letters)
+                  + f"\n{tr(prediction.question)}\n{options}")
         return False
     choice = answer.strip().lower()
     right = choice == prediction.correct
     if verbose:
-        verdict = "✓ right" if right else f"✗ the answer is ({prediction.correct}) {prediction.options[prediction.correct]}"
-        print(f"{verdict}; you said ({choice}) {prediction.options[choice]}.\n{prediction.why}")
+        verdict = tr("✓ right") if right else tr("✗ the answer is ({letter}) {text}", letter=prediction.correct,
+                                                  text=tr(prediction.options[prediction.correct]))
+        print(tr("{verdict}; you said ({letter}) {text}.", verdict=verdict, letter=choice,
+                 text=tr(prediction.options[choice])) + f"\n{tr(prediction.why)}")
     return right

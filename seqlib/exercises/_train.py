@@ -16,6 +16,7 @@ from torch import nn
 from seqlib.data.batch import Batch
 from seqlib.data.samples import SampleSet, Vocab
 from seqlib.evaluation import load_samples
+from seqlib.i18n import tr
 from seqlib.models.registry import create
 from seqlib.train import evaluate, fit
 
@@ -66,19 +67,20 @@ def build(cls: Callable[..., nn.Module], vocab: Vocab, seed: int = 0) -> nn.Modu
     """
     torch.manual_seed(seed)
     model = cls(vocab)
-    assert isinstance(model, nn.Module), f"{getattr(cls, '__name__', cls)}(vocab) should build an nn.Module, got {type(model).__name__}"
-    assert callable(getattr(model, "loss", None)), "the model needs loss(batch): subclass seqlib.models.CTRModel"
+    assert isinstance(model, nn.Module), tr("{cls}(vocab) should build an nn.Module, got {type}",
+                                            cls=getattr(cls, "__name__", cls), type=type(model).__name__)
+    assert callable(getattr(model, "loss", None)), tr("the model needs loss(batch): subclass seqlib.models.CTRModel")
     return model
 
 
 def assert_logits(model: nn.Module, batch: Batch) -> torch.Tensor:
     """Assert that ``model(batch)`` gives one finite logit per sample; return them.  # [B]"""
     logits = model(batch)
-    assert isinstance(logits, torch.Tensor), f"forward should return a tensor, got {type(logits).__name__}"
-    assert logits.shape == (len(batch),), (
-        f"forward should return one logit per sample, shape ({len(batch)},), got {tuple(logits.shape)}"
+    assert isinstance(logits, torch.Tensor), tr("forward should return a tensor, got {type}", type=type(logits).__name__)
+    assert logits.shape == (len(batch),), tr(
+        "forward should return one logit per sample, shape ({n},), got {shape}", n=len(batch), shape=tuple(logits.shape)
     )
-    assert torch.isfinite(logits).all(), "forward returned NaN or inf logits"
+    assert torch.isfinite(logits).all(), tr("forward returned NaN or inf logits")
     return logits
 
 
@@ -88,11 +90,12 @@ def assert_same_logits(actual: torch.Tensor, expected: torch.Tensor, what: str, 
     Args:
         actual: logits of the changed batch.  # [B]
         expected: logits of the original batch.  # [B]
-        what: the change in words.
-        hint: what a difference suggests.
+        what: the change in words (translated).
+        hint: what a difference suggests (translated).
     """
     gap = float((actual - expected).abs().max())
-    assert gap <= 1e-5, f"{what}: the logits changed by up to {gap:.3g}" + (f"; {hint}" if hint else "")
+    assert gap <= 1e-5, (tr("{what}: the logits changed by up to {gap:.3g}", what=what, gap=gap)
+                         + (tr("; {hint}", hint=hint) if hint else ""))
 
 
 def assert_gradient_flows(model: nn.Module, batch: Batch, parts: dict[str, nn.Parameter]) -> None:
@@ -101,16 +104,17 @@ def assert_gradient_flows(model: nn.Module, batch: Batch, parts: dict[str, nn.Pa
     Args:
         model: the model (its gradients are cleared afterwards).
         batch: a batch.
-        parts: what the gradient must reach, e.g. ``{"the item embeddings": model.embed.item.weight}``.
+        parts: what the gradient must reach (translated), e.g.
+            ``{tr("the item embeddings"): model.embed.item.weight}``.
     """
     model.zero_grad()
     model.train()
     loss = model.loss(batch)
-    assert isinstance(loss, torch.Tensor) and loss.dim() == 0, "loss(batch) should return a scalar tensor"
+    assert isinstance(loss, torch.Tensor) and loss.dim() == 0, tr("loss(batch) should return a scalar tensor")
     loss.backward()
     for what, param in parts.items():
-        assert param.grad is not None and param.grad.abs().sum() > 0, (
-            f"no gradient reaches {what}: is that part used in forward (and not detached)?"
+        assert param.grad is not None and param.grad.abs().sum() > 0, tr(
+            "no gradient reaches {what}: is that part used in forward (and not detached)?", what=what
         )
     model.zero_grad()
 
@@ -124,8 +128,8 @@ def assert_embeddings_learn(cls: Callable[..., nn.Module], vocab: Vocab, batch: 
         batch: a batch of that vocabulary.
     """
     model = build(cls, vocab)
-    assert_gradient_flows(model, batch, {"the item embeddings": model.embed.item.weight,
-                                         "the user embeddings": model.user.weight})
+    assert_gradient_flows(model, batch, {tr("the item embeddings"): model.embed.item.weight,
+                                         tr("the user embeddings"): model.user.weight})
 
 
 def train_auc(cls: Callable[..., nn.Module], dataset: str, seed: int) -> float:
@@ -181,12 +185,14 @@ def runs_against(cls: Callable[..., nn.Module], dataset: str, reference: str,
     yours = [train_auc(cls, dataset, seed) for seed in CHECK_SEEDS]
     ref = [reference_auc(reference, dataset, seed) for seed in CHECK_SEEDS]
     base = [reference_auc("base", dataset, seed) for seed in CHECK_SEEDS]
-    return yours, ref, base, auc_table({label: ref, "yours": yours, "base": base})
+    return yours, ref, base, auc_table({label: ref, tr("yours"): yours, "base": base})
 
 
 def auc_table(rows: dict[str, list[float]]) -> str:
-    """``"seed 0: DIN 0.7694, yours 0.7253, ..."`` lines, one per seed."""
+    """``"seed 0: DIN 0.7694, yours 0.7253, ..."`` lines, one per seed (labels as given; the
+    model names stay as registered, ``yours`` is translated by :func:`runs_against`)."""
     lines = []
     for i, seed in enumerate(CHECK_SEEDS):
-        lines.append(f"  seed {seed}: " + ", ".join(f"{label} {aucs[i]:.4f}" for label, aucs in rows.items()))
+        runs = ", ".join(f"{label} {aucs[i]:.4f}" for label, aucs in rows.items())
+        lines.append("  " + tr("seed {seed}: {runs}", seed=seed, runs=runs))
     return "\n".join(lines)

@@ -15,6 +15,7 @@ from seqlib.data.batch import Batch
 from seqlib.exercises import _train
 from seqlib.exercises._check import Case, assert_tensor_close, check_cases
 from seqlib.exercises._predict import Prediction
+from seqlib.i18n import N_, tr
 
 
 def _sig(x: float) -> float:
@@ -52,24 +53,26 @@ def pool_cases() -> list[Case]:
 
     def hand_value(fn: Callable[..., torch.Tensor]) -> None:
         assert_tensor_close(fn(behaviours, target, mask, sum_score), expected,
-                            "pooled vectors of the tiny batch with score = sum of [e, v, e-v, e*v] (weights are NOT softmaxed)")
+                            tr("pooled vectors of the tiny batch with score = sum of [e, v, e-v, e*v] (weights are NOT "
+                               "softmaxed)"))
 
     def ignores_padding(fn: Callable[..., torch.Tensor]) -> None:
         noisy = behaviours.clone()
         noisy[mask == 0] = 9.0
-        assert_tensor_close(fn(noisy, target, mask, sum_score), expected, "values at padded positions must not change the result")
+        assert_tensor_close(fn(noisy, target, mask, sum_score), expected,
+                            tr("values at padded positions must not change the result"))
 
     def extra_padding(fn: Callable[..., torch.Tensor]) -> None:
         wider = torch.cat([behaviours, torch.full((2, 2, 2), 5.0)], dim=1)  # [2, 5, 2]
         assert_tensor_close(fn(wider, target, torch.cat([mask, torch.zeros(2, 2)], dim=1), sum_score), expected,
-                            "adding padded columns must change nothing")
+                            tr("adding padded columns must change nothing"))
 
     def empty_history(fn: Callable[..., torch.Tensor]) -> None:
         out = fn(behaviours, target, torch.tensor([[0.0, 0.0, 0.0], [1.0, 1.0, 1.0]]), sum_score)
-        assert_tensor_close(out[0], torch.zeros(2), "an empty history must pool to zeros (not NaN)")
+        assert_tensor_close(out[0], torch.zeros(2), tr("an empty history must pool to zeros (not NaN)"))
 
-    return [("hand-computed value", hand_value), ("padding is ignored", ignores_padding),
-            ("padding columns", extra_padding), ("empty history", empty_history)]
+    return [(tr("hand-computed value"), hand_value), (tr("padding is ignored"), ignores_padding),
+            (tr("padding columns"), extra_padding), (tr("empty history"), empty_history)]
 
 
 def check_local_activation_pool(fn: Callable[..., torch.Tensor], verbose: bool = True) -> bool:
@@ -96,7 +99,7 @@ def dice_cases() -> list[Case]:
         expected = torch.tensor([[_sig(1) + (1 - _sig(1)) * 0.25, -(_sig(-1) + (1 - _sig(-1)) * 0.5)],
                                  [-(_sig(-1) + (1 - _sig(-1)) * 0.25), _sig(1) + (1 - _sig(1)) * 0.5]])
         assert_tensor_close(fn(x, alpha, torch.ones(2)), expected,
-                            "with batch mean 0 and variance 1, f(s) = sigmoid(s) * s + (1 - sigmoid(s)) * alpha * s")
+                            tr("with batch mean 0 and variance 1, f(s) = sigmoid(s) * s + (1 - sigmoid(s)) * alpha * s"))
 
     def shifted_stats(fn: Callable[..., torch.Tensor]) -> None:
         # column means [2, 4], variances [1, 4]: z = (x - mean) / std = [[-1, -1], [1, 1]]
@@ -104,23 +107,25 @@ def dice_cases() -> list[Case]:
         lo, hi = _sig(-1), _sig(1)
         expected = torch.tensor([[1 * (lo + (1 - lo) * 0.25), 2 * (lo + (1 - lo) * 0.5)],
                                  [3 * (hi + (1 - hi) * 0.25), 6 * (hi + (1 - hi) * 0.5)]])
-        assert_tensor_close(fn(x, alpha, torch.ones(2)), expected, "p(s) must use the standardised input (s - mean) / std")
+        assert_tensor_close(fn(x, alpha, torch.ones(2)), expected,
+                            tr("p(s) must use the standardised input (s - mean) / std"))
 
     def masked_stats(fn: Callable[..., torch.Tensor]) -> None:
         x = torch.tensor([[1.0, 2.0], [3.0, 6.0], [100.0, -50.0]])
         out = fn(x, alpha, torch.tensor([1.0, 1.0, 0.0]))
         reference = fn(x[:2], alpha, torch.ones(2))
-        assert_tensor_close(out[:2], reference, "a padded row (mask 0) must not enter the batch statistics")
+        assert_tensor_close(out[:2], reference, tr("a padded row (mask 0) must not enter the batch statistics"))
 
     def shapes(fn: Callable[..., torch.Tensor]) -> None:
         x = torch.tensor([[[1.0, 2.0], [3.0, 6.0]], [[2.0, 4.0], [0.0, 0.0]]])  # [2, 2, 2]: B, L, H
         mask = torch.tensor([[1.0, 1.0], [1.0, 0.0]])
         out = fn(x, alpha, mask)
         flat = fn(x.reshape(4, 2)[:3], alpha, torch.ones(3))
-        assert_tensor_close(out.reshape(4, 2)[:3], flat, "statistics run over every valid position of a [B, L, H] input")
+        assert_tensor_close(out.reshape(4, 2)[:3], flat,
+                            tr("statistics run over every valid position of a [B, L, H] input"))
 
-    return [("mean 0, variance 1", standard_stats), ("standardised gate", shifted_stats),
-            ("masked statistics", masked_stats), ("[B, L, H] input", shapes)]
+    return [(tr("mean 0, variance 1"), standard_stats), (tr("standardised gate"), shifted_stats),
+            (tr("masked statistics"), masked_stats), (tr("[B, L, H] input"), shapes)]
 
 
 def check_dice(fn: Callable[..., torch.Tensor], verbose: bool = True) -> bool:
@@ -144,13 +149,14 @@ def softmax_cases() -> list[Case]:
 
     def hand_value(fn: Callable[..., torch.Tensor]) -> None:
         expected = torch.tensor([[0.25, 0.75, 0.0], [1 / 3, 1 / 3, 1 / 3]])
-        assert_tensor_close(fn(scores, mask), expected, "softmax over the valid positions only (padding gets exactly 0)")
+        assert_tensor_close(fn(scores, mask), expected,
+                            tr("softmax over the valid positions only (padding gets exactly 0)"))
 
     def empty_history(fn: Callable[..., torch.Tensor]) -> None:
         out = fn(scores, torch.tensor([[0.0, 0.0, 0.0], [1.0, 1.0, 1.0]]))
-        assert_tensor_close(out[0], torch.zeros(3), "an empty history must get all-zero weights (not NaN)")
+        assert_tensor_close(out[0], torch.zeros(3), tr("an empty history must get all-zero weights (not NaN)"))
 
-    return [("hand-computed value", hand_value), ("empty history", empty_history)]
+    return [(tr("hand-computed value"), hand_value), (tr("empty history"), empty_history)]
 
 
 def check_masked_softmax(fn: Callable[..., torch.Tensor], verbose: bool = True) -> bool:
@@ -187,16 +193,17 @@ def mba_cases() -> list[Case]:
 
     def hand_value(fn: Callable[..., torch.Tensor]) -> None:
         assert_tensor_close(fn(weight, ids, counts, lam), expected,
-                            "penalty of the tiny batch: each distinct id once, scaled by 1 / n_j; padding (0) excluded")
+                            tr("penalty of the tiny batch: each distinct id once, scaled by 1 / n_j; padding (0) excluded"))
 
     def only_present_rows(fn: Callable[..., torch.Tensor]) -> None:
         w = weight.clone().requires_grad_(True)
         fn(w, ids, counts, lam).backward()
-        assert w.grad is not None, "the penalty must be differentiable in the table"
+        assert w.grad is not None, tr("the penalty must be differentiable in the table")
         untouched = w.grad[[0, 2]].abs().sum().item()
-        assert untouched == 0.0, f"rows absent from the batch (0, 2) must get no gradient, got {w.grad.tolist()}"
+        assert untouched == 0.0, tr("rows absent from the batch (0, 2) must get no gradient, got {grad}",
+                                    grad=w.grad.tolist())
 
-    return [("hand-computed value", hand_value), ("only rows in the batch", only_present_rows)]
+    return [(tr("hand-computed value"), hand_value), (tr("only rows in the batch"), only_present_rows)]
 
 
 def check_mba_penalty(fn: Callable[..., torch.Tensor], verbose: bool = True) -> bool:
@@ -275,34 +282,35 @@ def softmax_din_cases() -> list[Case]:
         model = _train.build(cls, vocab).eval()
         with torch.no_grad():
             _train.assert_same_logits(model(with_padding_junk(batch, 5)), model(batch),
-                                      "5 more padded columns holding other ids",
-                                      "the softmax must run over the valid behaviours only (masked_softmax)")
+                                      tr("5 more padded columns holding other ids"),
+                                      tr("the softmax must run over the valid behaviours only (masked_softmax)"))
 
     def count_is_gone(cls: Callable[..., object]) -> None:
         model = _train.build(cls, vocab).eval()
         with torch.no_grad():
-            _train.assert_same_logits(model(repeated_history(batch)), model(batch), "every history read twice",
-                                      "with weights that sum to 1 each behaviour gets half its weight and v_U(A) "
-                                      "stays the same: are the weights still raw, as in DIN?")
+            _train.assert_same_logits(model(repeated_history(batch)), model(batch), tr("every history read twice"),
+                                      tr("with weights that sum to 1 each behaviour gets half its weight and v_U(A) "
+                                         "stays the same: are the weights still raw, as in DIN?"))
 
     def gradient(cls: Callable[..., object]) -> None:
         _train.assert_embeddings_learn(cls, vocab, batch)
 
     def auc_effect(cls: Callable[..., object]) -> None:
         yours, din, _, table = _train.runs_against(cls, SOFTMAX_DIN_DATA, "din", "DIN")
-        assert sum(yours) / len(yours) >= 0.6, (
-            f"test AUC after {_train.CHECK_EPOCHS} epochs: your model stays near chance (0.5) on average; "
-            f"does forward use the weighted history?\n{table}"
+        assert sum(yours) / len(yours) >= 0.6, tr(
+            "test AUC after {epochs} epochs: your model stays near chance (0.5) on average; "
+            "does forward use the weighted history?\n{table}", epochs=_train.CHECK_EPOCHS, table=table
         )
-        assert all(d - y >= 0.01 for d, y in zip(din, yours)), (
-            f"test AUC after {_train.CHECK_EPOCHS} epochs: a softmax should lose at least 0.01 to DIN on every seed "
-            f"(it cannot count the relevant behaviours):\n{table}"
+        assert all(d - y >= 0.01 for d, y in zip(din, yours)), tr(
+            "test AUC after {epochs} epochs: a softmax should lose at least 0.01 to DIN on every seed "
+            "(it cannot count the relevant behaviours):\n{table}", epochs=_train.CHECK_EPOCHS, table=table
         )
-        print(f"test AUC after {_train.CHECK_EPOCHS} epochs on the DIN-only planted log:\n{table}")
+        print(tr("test AUC after {epochs} epochs on the DIN-only planted log:\n{table}", epochs=_train.CHECK_EPOCHS,
+                 table=table))
 
-    return [("builds, one logit per sample", shape), ("padding is ignored", ignores_padding),
-            ("weights sum to 1", count_is_gone), ("gradient reaches the embeddings", gradient),
-            ("AUC against DIN and the base model", auc_effect)]
+    return [(tr("builds, one logit per sample"), shape), (tr("padding is ignored"), ignores_padding),
+            (tr("weights sum to 1"), count_is_gone), (tr("gradient reaches the embeddings"), gradient),
+            (tr("AUC against DIN and the base model"), auc_effect)]
 
 
 def check_softmax_din(cls: Callable[..., object], verbose: bool = True) -> bool:
@@ -330,27 +338,27 @@ CHECKERS = {
 
 PREDICTIONS = {
     "softmax-intensity": Prediction(
-        question="For a DIN trained with a softmax, what does the right panel of the intensity plot become?",
+        question=N_("For a DIN trained with a softmax, what does the right panel of the intensity plot become?"),
         options={
-            "a": "a steeper line: the softmax sharpens the weights of the relevant behaviours",
-            "b": "a flat line at 1: the weights of every non-empty history sum to 1, whatever the count",
-            "c": "a line falling towards 0 as more behaviours are relevant",
+            "a": N_("a steeper line: the softmax sharpens the weights of the relevant behaviours"),
+            "b": N_("a flat line at 1: the weights of every non-empty history sum to 1, whatever the count"),
+            "c": N_("a line falling towards 0 as more behaviours are relevant"),
         },
         correct="b",
-        why="The softmax divides each weight by the sum over the valid positions, so the total is exactly 1 for "
-            "every non-empty history. The number of relevant behaviours can then reach the tower only through the "
-            "direction of v_U(A), not through its length.",
+        why=N_("The softmax divides each weight by the sum over the valid positions, so the total is exactly 1 for "
+               "every non-empty history. The number of relevant behaviours can then reach the tower only through the "
+               "direction of v_U(A), not through its length."),
     ),
     "softmax-din-auc": Prediction(
-        question="On the DIN-only planted log, where does DIN with a softmax land?",
+        question=N_("On the DIN-only planted log, where does DIN with a softmax land?"),
         options={
-            "a": "above DIN: normalised weights train more stably",
-            "b": "level with DIN, within the seed spread",
-            "c": "below DIN on every seed",
+            "a": N_("above DIN: normalised weights train more stably"),
+            "b": N_("level with DIN, within the seed spread"),
+            "c": N_("below DIN on every seed"),
         },
         correct="c",
-        why="The planted click rule reads how many of the last 20 clicks are relevant, and a softmax erases the "
-            "count. Trained to convergence, the chapter's DIN + softmax runs fall below DIN on every seed (table "
-            "'Base model against DIN'); check_softmax_din measures it again with a short budget.",
+        why=N_("The planted click rule reads how many of the last 20 clicks are relevant, and a softmax erases the "
+               "count. Trained to convergence, the chapter's DIN + softmax runs fall below DIN on every seed (table "
+               "'Base model against DIN'); check_softmax_din measures it again with a short budget."),
     ),
 }

@@ -15,6 +15,7 @@ from seqlib.data.batch import Batch
 from seqlib.exercises import _train
 from seqlib.exercises._check import assert_tensor_close, check_cases
 from seqlib.exercises._predict import Prediction
+from seqlib.i18n import N_, tr
 from seqlib.models.dsin import DSIN
 from seqlib.nn.layers import masked_mean
 
@@ -25,8 +26,10 @@ Case = tuple[str, Callable[[Callable[..., object]], None]]
 
 def _same_ids(actual: object, expected: list[int], what: str) -> None:
     got = np.asarray(actual)
-    assert got.shape == (len(expected),), f"{what}: expected {len(expected)} session ids, got shape {got.shape}"
-    assert got.tolist() == expected, f"{what}: expected {expected}, got {got.tolist()}"
+    assert got.shape == (len(expected),), tr("{what}: expected {n} session ids, got shape {shape}", what=what,
+                                             n=len(expected), shape=got.shape)
+    assert got.tolist() == expected, tr("{what}: expected {expected}, got {actual}", what=what, expected=expected,
+                                        actual=got.tolist())
 
 
 # ---------------------------------------------------------------- the 30-minute rule
@@ -36,17 +39,18 @@ def split_cases() -> list[Case]:
     def boundary(fn: Callable[..., object]) -> None:
         ts = np.array([0, 1800, 3601, 3602, 10000])
         _same_ids(fn(ts, gap=1800), [0, 0, 1, 1, 2],
-                  "a gap of exactly 1800 s stays in the session, 1801 s starts a new one")
+                  tr("a gap of exactly 1800 s stays in the session, 1801 s starts a new one"))
 
     def other_gap(fn: Callable[..., object]) -> None:
         ts = np.array([0, 60, 61, 200, 200])
-        _same_ids(fn(ts, gap=60), [0, 0, 0, 1, 1], "gap=60: only the 139 s gap breaks (equal times stay together)")
+        _same_ids(fn(ts, gap=60), [0, 0, 0, 1, 1], tr("gap=60: only the 139 s gap breaks (equal times stay together)"))
 
     def single_and_empty(fn: Callable[..., object]) -> None:
-        _same_ids(fn(np.array([5.0]), gap=1800), [0], "one event is one session, numbered 0")
-        _same_ids(fn(np.array([], dtype=float), gap=1800), [], "no events give no sessions")
+        _same_ids(fn(np.array([5.0]), gap=1800), [0], tr("one event is one session, numbered 0"))
+        _same_ids(fn(np.array([], dtype=float), gap=1800), [], tr("no events give no sessions"))
 
-    return [("exact boundary", boundary), ("another threshold", other_gap), ("one and zero events", single_and_empty)]
+    return [(tr("exact boundary"), boundary), (tr("another threshold"), other_gap),
+            (tr("one and zero events"), single_and_empty)]
 
 
 def check_split_sessions(fn: Callable[..., object], verbose: bool = True) -> bool:
@@ -69,23 +73,25 @@ def bias_cases() -> list[Case]:
 
     def shape(fn: Callable[..., object]) -> None:
         out = fn(w_k, w_t, w_c)
-        assert isinstance(out, torch.Tensor) and out.shape == (2, 3, 2), (
-            f"K=2 sessions, T=3 positions, d=2 units: expected shape (2, 3, 2), got {getattr(out, 'shape', out)}"
+        assert isinstance(out, torch.Tensor) and out.shape == (2, 3, 2), tr(
+            "K=2 sessions, T=3 positions, d=2 units: expected shape (2, 3, 2), got {shape}",
+            shape=getattr(out, "shape", out)
         )
 
     def hand_value(fn: Callable[..., object]) -> None:
         expected = torch.tensor([[[111.0, 211.0], [121.0, 221.0], [131.0, 231.0]],
                                  [[112.0, 212.0], [122.0, 222.0], [132.0, 232.0]]])
-        assert_tensor_close(fn(w_k, w_t, w_c), expected, "BE[k, t, c] = wK[k] + wT[t] + wC[c]")
+        assert_tensor_close(fn(w_k, w_t, w_c), expected, tr("BE[k, t, c] = wK[k] + wT[t] + wC[c]"))
 
     def gradient(fn: Callable[..., object]) -> None:
         params = [w.clone().requires_grad_() for w in (w_k, w_t, w_c)]
         fn(*params).sum().backward()
         grads = [p.grad if p.grad is not None else torch.zeros_like(p) for p in params]
         assert_tensor_close(torch.cat(grads), torch.tensor([6.0, 6.0, 4.0, 4.0, 4.0, 6.0, 6.0]),
-                            "gradients of sum(BE): each wK[k] is used T*d=6 times, wT[t] K*d=4 times, wC[c] K*T=6 times")
+                            tr("gradients of sum(BE): each wK[k] is used T*d=6 times, wT[t] K*d=4 times, wC[c] K*T=6 "
+                               "times"))
 
-    return [("shape", shape), ("hand-computed values", hand_value), ("gradients reach all three", gradient)]
+    return [(tr("shape"), shape), (tr("hand-computed values"), hand_value), (tr("gradients reach all three"), gradient)]
 
 
 def check_bias_encoding(fn: Callable[..., object], verbose: bool = True) -> bool:
@@ -121,19 +127,20 @@ def pooling_cases() -> list[Case]:
     x, mask, expected = pooling_example()
 
     def hand_value(fn: Callable[..., object]) -> None:
-        assert_tensor_close(fn(x, mask), expected, "mean over valid positions only (session 1: mean of 2 rows; session 2: 1 row)")
+        assert_tensor_close(fn(x, mask), expected,
+                            tr("mean over valid positions only (session 1: mean of 2 rows; session 2: 1 row)"))
 
     def ignores_padding(fn: Callable[..., object]) -> None:
         noisy = x.clone()
         noisy[mask == 0] = -7.0
-        assert_tensor_close(fn(noisy, mask), expected, "values at padded positions must not change the session vector")
+        assert_tensor_close(fn(noisy, mask), expected, tr("values at padded positions must not change the session vector"))
 
     def empty_session(fn: Callable[..., object]) -> None:
         out = fn(x, torch.zeros_like(mask))
-        assert_tensor_close(out, torch.zeros(1, 3, 2), "empty sessions must give zero vectors (not NaN from 0/0)")
+        assert_tensor_close(out, torch.zeros(1, 3, 2), tr("empty sessions must give zero vectors (not NaN from 0/0)"))
 
-    return [("hand-computed value", hand_value), ("padding is ignored", ignores_padding),
-            ("empty sessions", empty_session)]
+    return [(tr("hand-computed value"), hand_value), (tr("padding is ignored"), ignores_padding),
+            (tr("empty sessions"), empty_session)]
 
 
 def check_session_pool(fn: Callable[..., object], verbose: bool = True) -> bool:
@@ -175,9 +182,9 @@ def mean_dsin_cases() -> list[Case]:
 
     def is_dsin(cls: Callable[..., object]) -> None:
         model = _train.build(cls, vocab)
-        assert isinstance(model, DSIN), (
-            f"build the variant as a subclass of seqlib.models.DSIN (got {type(model).__name__}), so that "
-            "interests(batch) and the rest of DSIN stay as they are"
+        assert isinstance(model, DSIN), tr(
+            "build the variant as a subclass of seqlib.models.DSIN (got {type}), so that "
+            "interests(batch) and the rest of DSIN stay as they are", type=type(model).__name__
         )
         _train.assert_logits(model.eval(), batch)
 
@@ -189,41 +196,45 @@ def mean_dsin_cases() -> list[Case]:
                 x = model.bias(x, batch.n_sess)
             got = model.interests(batch)["I"]  # [B, K, d]
         expected = masked_mean(x, batch.sess_mask)  # [B, K, d]
-        assert got.shape == expected.shape, f"session interests I: expected shape {tuple(expected.shape)}, got {tuple(got.shape)}"
+        assert got.shape == expected.shape, tr("session interests I: expected shape {expected}, got {actual}",
+                                               expected=tuple(expected.shape), actual=tuple(got.shape))
         over_all_slots = (x * batch.sess_mask.unsqueeze(-1)).sum(dim=2) / x.shape[2]  # [B, K, d]
         if torch.allclose(got, x.mean(dim=2), atol=1e-5) or torch.allclose(got, over_all_slots, atol=1e-5):
-            raise AssertionError("session interests I: you average over all T slots, padding included; divide the "
-                                 "sum over the valid behaviours by their number (mask.sum, at least 1)")
-        assert torch.allclose(got, expected, atol=1e-5), (
+            raise AssertionError(tr("session interests I: you average over all T slots, padding included; divide the "
+                                    "sum over the valid behaviours by their number (mask.sum, at least 1)"))
+        assert torch.allclose(got, expected, atol=1e-5), tr(
             "session interests I = interests(batch)['I'] should be the mean of each session's valid behaviour vectors "
             "(after the bias encoding), 0 for an empty session; is self.extractor still the Transformer layer? "
-            f"(largest difference {float((got - expected).abs().max()):.3g})"
+            "(largest difference {gap:.3g})", gap=float((got - expected).abs().max())
         )
 
     def ignores_padding(cls: Callable[..., object]) -> None:
         model = _train.build(cls, vocab).eval()
         with torch.no_grad():
             _train.assert_same_logits(model(with_session_junk(batch)), model(batch),
-                                      "other ids on the padded session positions")
+                                      tr("other ids on the padded session positions"))
 
     def gradient(cls: Callable[..., object]) -> None:
         _train.assert_embeddings_learn(cls, vocab, batch)
 
     def auc_effect(cls: Callable[..., object]) -> None:
         yours, dsin, base, table = _train.runs_against(cls, MEAN_DSIN_DATA, "dsin", "DSIN")
-        assert sum(yours) / len(yours) >= sum(base) / len(base) + 0.01, (
-            f"test AUC after {_train.CHECK_EPOCHS} epochs: your model does not clear the base model by 0.01 on "
-            f"average, so the sessions bring it nothing:\n{table}"
+        assert sum(yours) / len(yours) >= sum(base) / len(base) + 0.01, tr(
+            "test AUC after {epochs} epochs: your model does not clear the base model by 0.01 on "
+            "average, so the sessions bring it nothing:\n{table}", epochs=_train.CHECK_EPOCHS, table=table
         )
-        assert all(y <= d + 0.01 for d, y in zip(dsin, yours)), (
-            f"test AUC after {_train.CHECK_EPOCHS} epochs: a mean has less to work with than DSIN's self-attention, "
-            f"yet your model beats DSIN by more than 0.01 on a seed; is it the same model otherwise?\n{table}"
+        assert all(y <= d + 0.01 for d, y in zip(dsin, yours)), tr(
+            "test AUC after {epochs} epochs: a mean has less to work with than DSIN's self-attention, "
+            "yet your model beats DSIN by more than 0.01 on a seed; is it the same model otherwise?\n{table}",
+            epochs=_train.CHECK_EPOCHS, table=table
         )
-        print(f"test AUC after {_train.CHECK_EPOCHS} epochs on the DSIN-only planted log:\n{table}")
+        print(tr("test AUC after {epochs} epochs on the DSIN-only planted log:\n{table}", epochs=_train.CHECK_EPOCHS,
+                 table=table))
 
-    return [("a DSIN, one logit per sample", is_dsin), ("session interests are masked means", masked_mean_interests),
-            ("padding is ignored", ignores_padding), ("gradient reaches the embeddings", gradient),
-            ("AUC against DSIN and the base model", auc_effect)]
+    return [(tr("a DSIN, one logit per sample"), is_dsin),
+            (tr("session interests are masked means"), masked_mean_interests),
+            (tr("padding is ignored"), ignores_padding), (tr("gradient reaches the embeddings"), gradient),
+            (tr("AUC against DSIN and the base model"), auc_effect)]
 
 
 def check_mean_dsin(cls: Callable[..., object], verbose: bool = True) -> bool:
@@ -250,18 +261,18 @@ CHECKERS = {
 
 PREDICTIONS = {
     "gap-boundaries": Prediction(
-        question="Against the planted sessions, how do the rule's boundary precision and recall move at g = 60 s "
-                 "and at g = 6 h, compared with 30 minutes?",
+        question=N_("Against the planted sessions, how do the rule's boundary precision and recall move at g = 60 s "
+                    "and at g = 6 h, compared with 30 minutes?"),
         options={
-            "a": "60 s: precision falls (it breaks inside planted sessions), recall stays; 6 h: recall falls "
-                 "(it merges planted sessions), precision stays",
-            "b": "60 s: recall falls, precision stays; 6 h: precision falls, recall stays",
-            "c": "both thresholds lower both precision and recall",
+            "a": N_("60 s: precision falls (it breaks inside planted sessions), recall stays; 6 h: recall falls "
+                    "(it merges planted sessions), precision stays"),
+            "b": N_("60 s: recall falls, precision stays; 6 h: precision falls, recall stays"),
+            "c": N_("both thresholds lower both precision and recall"),
         },
         correct="a",
-        why="The planted gaps inside a session are at most 150 s and those between sessions at least an hour. A "
-            "60 s threshold adds breaks inside sessions (false boundaries: precision falls) and keeps every true "
-            "one; a 6 h threshold drops the true boundaries shorter than 6 h (recall falls) and adds no false one. "
-            "The precision/recall curve above shows both.",
+        why=N_("The planted gaps inside a session are at most 150 s and those between sessions at least an hour. A "
+               "60 s threshold adds breaks inside sessions (false boundaries: precision falls) and keeps every true "
+               "one; a 6 h threshold drops the true boundaries shorter than 6 h (recall falls) and adds no false one. "
+               "The precision/recall curve above shows both."),
     ),
 }

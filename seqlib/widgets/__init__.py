@@ -14,6 +14,7 @@ from collections.abc import Callable
 import matplotlib.pyplot as plt
 from matplotlib.figure import Figure
 
+from seqlib.i18n import tr
 from seqlib.viz.viewer import figure_to_png
 
 
@@ -47,7 +48,7 @@ def candidate_explorer(
     """
     import ipywidgets as widgets
 
-    choice = widgets.Dropdown(options=list(candidates), description="candidate")
+    choice = widgets.Dropdown(options=list(candidates), description=tr("candidate"))
     out = widgets.Output()
 
     def redraw(_: object = None) -> None:

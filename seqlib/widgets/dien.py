@@ -7,6 +7,7 @@ import torch
 from matplotlib.figure import Figure
 
 from seqlib.data.batch import Batch
+from seqlib.i18n import tr
 from seqlib.models.dien import DIEN
 from seqlib.viz.dien import plot_gate_scaling, with_candidate
 from seqlib.widgets import candidate_explorer
@@ -31,5 +32,5 @@ def gate_scaling_widget(
         item, cate, relevant = candidates[label]
         return plot_gate_scaling(model, with_candidate(sample, item, cate), temperature, relevant)
 
-    temperature = widgets.FloatLogSlider(value=1.0, base=10, min=-1.5, max=1.5, step=0.1, description="temperature")
+    temperature = widgets.FloatLogSlider(value=1.0, base=10, min=-1.5, max=1.5, step=0.1, description=tr("temperature"))
     return candidate_explorer(list(candidates), temperature, draw)

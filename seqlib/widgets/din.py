@@ -7,6 +7,7 @@ import torch
 from matplotlib.figure import Figure
 
 from seqlib.data.batch import Batch
+from seqlib.i18n import tr
 from seqlib.models.din import DIN
 from seqlib.viz.din import plot_attention
 from seqlib.viz.dien import with_candidate
@@ -32,5 +33,5 @@ def attention_widget(
         item, cate, relevant = candidates[label]
         return plot_attention(model, with_candidate(sample, item, cate), relevant, softmax, title=label)
 
-    softmax = widgets.ToggleButton(value=False, description="softmax", tooltip="normalise the weights")
+    softmax = widgets.ToggleButton(value=False, description="softmax", tooltip=tr("normalise the weights"))
     return candidate_explorer(list(candidates), softmax, draw)

@@ -8,6 +8,7 @@ from typing import Mapping
 
 import numpy as np
 
+from seqlib.i18n import tr
 from seqlib.viz.dsin import format_gap, plot_sessions
 from seqlib.widgets import show_figure
 
@@ -32,9 +33,9 @@ def session_widget(
 
     if not timelines:
         raise ValueError("session_widget needs at least one timeline")
-    choice = widgets.Dropdown(options=list(timelines), description="user")
+    choice = widgets.Dropdown(options=list(timelines), description=tr("user"))
     slider = widgets.FloatLogSlider(value=gap, base=10, min=math.log10(60), max=math.log10(21600), step=0.05,
-                                    description="gap (s)", readout_format=".0f")
+                                    description=tr("gap (s)"), readout_format=".0f")
     label = widgets.Label(format_gap(gap))
     out = widgets.Output()
 
