@@ -263,3 +263,21 @@ def test_colab_button_of_a_chinese_page_opens_the_chinese_notebook(name: str, bu
 def test_chinese_pages_declare_their_language(built_zh_book: Path) -> None:
     html = (built_zh_book / "book" / "intro.html").read_text(encoding="utf-8")
     assert re.search(r'<html[^>]* lang="zh-CN"', html)
+
+
+@pytest.mark.parametrize("edition", ["en", "zh"])
+def test_glossary_names_sections_that_exist(edition: str, built_book: Path, request: pytest.FixtureRequest) -> None:
+    """Each glossary row's quoted section name starts a heading of the chapter it links to."""
+    html = request.getfixturevalue("built_zh_book") if edition == "zh" else built_book
+    rows = article(html / "book" / "glossary.html").select("tbody tr")
+    checked = 0
+    for row in rows:
+        cell = row.select("td")[-1]
+        quoted = re.search(r"[“\"](.+?)[”\"]", cell.get_text())
+        if not quoted:
+            continue
+        page = html / "book" / cell.select_one("a")["href"].split("#")[0]
+        headings = [" ".join(h.get_text().replace("#", "").split()) for h in article(page).select("h2, h3")]
+        assert any(h.startswith(quoted.group(1)) for h in headings), f"{edition}: no section {quoted.group(1)!r} in {page.name}"
+        checked += 1
+    assert checked >= 15

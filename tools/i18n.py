@@ -14,7 +14,8 @@ English sources and the catalogs this tool writes
 Commands (run from the repository root)::
 
     python tools/i18n.py update      # merge the English messages into the catalogs: a new message
-                                     # arrives empty, a changed one is marked fuzzy
+                                     # arrives empty, a changed one is marked fuzzy; after the
+                                     # English build, also the figures' words (figures.po)
     python tools/i18n.py check       # every message translated, none fuzzy, markup kept
     python tools/i18n.py notebooks   # rewrite locale/zh_CN/book/*.ipynb (--check: only compare)
     python tools/i18n.py build       # the Chinese edition, after the English build (make book)
@@ -655,6 +656,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--check", action="store_true", help="notebooks: only compare, write nothing")
     parser.add_argument("--page", help="check/dump/load: one page's catalog, e.g. 02_din")
     parser.add_argument("--file", type=Path, help="dump/load: a JSON list of {id, string}")
+    parser.add_argument("--prune", action="store_true",
+                        help="update: drop figure words the last English build did not draw (build with "
+                             "the optional Taobao file first)")
     args = parser.parse_args(argv)
     try:
         if args.command in ("dump", "load"):
@@ -682,9 +686,15 @@ def main(argv: list[str] | None = None) -> int:
             with tempfile.TemporaryDirectory() as out:
                 templates = extract(Path(out))
             try:
-                templates[FIGURES] = figure_template(figure_texts())
+                texts = figure_texts()
             except TranslationError as error:
                 print(f"{FIGURES}: not updated ({error})")
+            else:
+                # A build without the optional Taobao file draws fewer figures: their words stay
+                # in the catalog unless --prune says the build has every figure.
+                kept = [] if args.prune or not catalog_path(FIGURES).is_file() else [
+                    m.id for m in read_catalog(FIGURES) if m.id]
+                templates[FIGURES] = figure_template(texts + [t for t in kept if t not in texts])
             summary = update(templates)
             for name, counts in summary.items():
                 print(f"{name}: {counts['translated']} translated, {counts['fuzzy']} fuzzy, "
