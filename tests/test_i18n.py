@@ -281,3 +281,17 @@ def test_glossary_names_sections_that_exist(edition: str, built_book: Path, requ
         assert any(h.startswith(quoted.group(1)) for h in headings), f"{edition}: no section {quoted.group(1)!r} in {page.name}"
         checked += 1
     assert checked >= 15
+
+
+def test_a_chinese_notebook_gives_its_exercise_hints_in_chinese() -> None:
+    """The Chinese Colab notebook's set-up cell switches seqlib's checkers to Chinese."""
+    from nbclient import NotebookClient
+
+    nb = nbformat.read(i18n.NOTEBOOKS / "01_behavior_sequences.ipynb", as_version=4)
+    setup = next(cell for cell in nb.cells if cell.cell_type == "code")
+    stub = next(cell for cell in nb.cells if "exercise-stub" in cell.metadata.get("tags", []))
+    nb.cells = [setup, stub]
+    NotebookClient(nb, timeout=300, allow_errors=True, kernel_name="python3", resources={
+        "metadata": {"path": str(ROOT)}}).execute()
+    printed = "".join(output.get("text", "") for output in stub.outputs)
+    assert printed.startswith("✗") and CJK.search(printed), printed
