@@ -655,7 +655,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("command", choices=["update", "check", "notebooks", "build", "dump", "load"])
     parser.add_argument("--check", action="store_true", help="notebooks: only compare, write nothing")
     parser.add_argument("--page", help="check/dump/load: one page's catalog, e.g. 02_din")
-    parser.add_argument("--file", type=Path, help="dump/load: a JSON list of {id, string}")
+    parser.add_argument("--file", type=Path, help="dump/load: a JSON list of {id, string, fuzzy}; set "
+                                                  "fuzzy to false once a changed message is re-translated")
     parser.add_argument("--prune", action="store_true",
                         help="update: drop figure words the last English build did not draw (build with "
                              "the optional Taobao file first)")
@@ -674,7 +675,10 @@ def main(argv: list[str] | None = None) -> int:
                         raise TranslationError(f"{args.page}: no such message: {short(entry['id'])}")
                     message = catalog[entry["id"]]
                     message.string = entry["string"]
-                    if entry["string"]:
+                    # A fuzzy entry stays fuzzy until its JSON says "fuzzy": false (reviewed).
+                    if entry.get("fuzzy", False):
+                        message.flags.add("fuzzy")
+                    else:
                         message.flags.discard("fuzzy")
                 save_catalog(catalog, catalog_path(args.page))
             print(f"{args.page}: {dict(status(catalog))}")
