@@ -7,6 +7,7 @@ Chinese edition from the English build's executed notebooks.
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -295,3 +296,20 @@ def test_a_chinese_notebook_gives_its_exercise_hints_in_chinese() -> None:
         "metadata": {"path": str(ROOT)}}).execute()
     printed = "".join(output.get("text", "") for output in stub.outputs)
     assert printed.startswith("✗") and CJK.search(printed), printed
+
+
+def test_load_keeps_a_changed_message_fuzzy_until_it_is_reviewed(tmp_path: Path,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(i18n, "CATALOGS", tmp_path)
+    i18n.save_catalog(catalog(("Changed sentence.", "旧译文。"), ("Other.", "其他。"), fuzzy=("Changed sentence.",)),
+                      i18n.catalog_path("page"))
+    dumped = tmp_path / "page.json"
+    assert i18n.main(["dump", "--page", "page", "--file", str(dumped)]) == 0
+    entries = json.loads(dumped.read_text())
+    assert [e["fuzzy"] for e in entries] == [True, False]
+    assert i18n.main(["load", "--page", "page", "--file", str(dumped)]) == 0  # loaded back untouched
+    assert i18n.read_catalog("page")["Changed sentence."].fuzzy
+    entries[0].update(string="新译文。", fuzzy=False)
+    dumped.write_text(json.dumps(entries, ensure_ascii=False))
+    assert i18n.main(["load", "--page", "page", "--file", str(dumped)]) == 0
+    assert not i18n.problems("page", i18n.read_catalog("page"))
