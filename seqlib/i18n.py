@@ -3,8 +3,8 @@
 The exercise checkers' hints and the live widgets' labels go through :func:`tr`: the English text
 is the template (``str.format`` fields such as ``{n}``, never an f-string, so that the literal can
 be extracted), and with the language set to ``zh_CN`` it is looked up in the catalog
-``seqlib/locale/zh_CN/LC_MESSAGES/seqlib.po``. A message the catalog lacks (or marks fuzzy)
-prints in English.
+``seqlib/locale/zh_CN/LC_MESSAGES/seqlib.po`` (read with the standard library: Colab installs
+seqlib without its dependencies). A message the catalog lacks (or marks fuzzy) prints in English.
 
 The language is what :func:`set_language` chose, else the environment variable ``SEQLIB_LANG``
 (read at every call, so a notebook may set it before or after importing seqlib), else English::
@@ -22,6 +22,7 @@ message, add (or edit) its ``msgid``/``msgstr`` pair in the catalog; the test na
 
 from __future__ import annotations
 
+import ast
 import functools
 import os
 from pathlib import Path
@@ -86,6 +87,49 @@ def set_language(lang: str | None) -> None:
     _chosen = None if lang is None else _normalise(lang, "lang")
 
 
+def read_po(text: str) -> dict[str, str]:
+    """The translated entries of a gettext PO file (the subset seqlib's catalog uses).
+
+    Colab installs seqlib with ``pip install --no-deps``, so the checkers cannot rely on a PO
+    library being there; the catalog is plain PO: entries separated by blank lines, ``#``
+    comments (``#, fuzzy`` marks a stale entry; ``#~`` an obsolete one), ``msgid``/``msgstr``
+    with C-style escapes, long strings continued on ``"..."`` lines.
+    ``tests/test_i18n_seqlib.py`` checks this reader against Babel's on the real catalog.
+
+    Args:
+        text: the file's content.
+
+    Returns:
+        English -> Chinese for every entry with a non-empty translation that is not fuzzy (the
+        header, whose msgid is empty, left out).
+
+    Raises:
+        ValueError: a line that is none of the above; the message names its number.
+    """
+    entries: dict[str, str] = {}
+    number = 0
+    for block in text.split("\n\n"):
+        fields: dict[str, str] = {}
+        current = None
+        fuzzy = False
+        for line in block.splitlines():
+            number += 1
+            line = line.strip()
+            if line.startswith("#"):
+                fuzzy |= line.startswith("#,") and "fuzzy" in line[2:].replace(",", " ").split()
+            elif line.startswith(("msgid ", "msgstr ")):
+                current, _, quoted = line.partition(" ")
+                fields[current] = ast.literal_eval(quoted)
+            elif line.startswith('"') and current is not None:
+                fields[current] += ast.literal_eval(line)
+            elif line:
+                raise ValueError(f"{CATALOG.name}: line {number} is not PO syntax: {line!r}")
+        number += 1  # the blank line between entries
+        if fields.get("msgid") and fields.get("msgstr") and not fuzzy:
+            entries[fields["msgid"]] = fields["msgstr"]
+    return entries
+
+
 @functools.lru_cache(maxsize=1)
 def catalog() -> dict[str, str]:
     """The Chinese catalog, read once: English template -> Chinese template.
@@ -93,12 +137,7 @@ def catalog() -> dict[str, str]:
     Returns:
         The translated entries; an empty or fuzzy translation is left out (its English is used).
     """
-    from babel.messages.pofile import read_po
-
-    with CATALOG.open("rb") as f:
-        messages = read_po(f, locale=CHINESE, ignore_obsolete=True)
-    return {m.id: m.string for m in messages
-            if m.id and isinstance(m.id, str) and isinstance(m.string, str) and m.string and not m.fuzzy}
+    return read_po(CATALOG.read_text(encoding="utf-8"))
 
 
 def tr(message: str, /, **fields: object) -> str:
@@ -131,4 +170,4 @@ def N_(message: str) -> str:
     return message
 
 
-__all__ = ["CATALOG", "LANGUAGES", "N_", "catalog", "language", "set_language", "tr"]
+__all__ = ["CATALOG", "LANGUAGES", "N_", "catalog", "language", "read_po", "set_language", "tr"]
