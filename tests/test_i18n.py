@@ -313,3 +313,11 @@ def test_load_keeps_a_changed_message_fuzzy_until_it_is_reviewed(tmp_path: Path,
     dumped.write_text(json.dumps(entries, ensure_ascii=False))
     assert i18n.main(["load", "--page", "page", "--file", str(dumped)]) == 0
     assert not i18n.problems("page", i18n.read_catalog("page"))
+
+
+def test_the_chinese_search_index_holds_chinese_words(built_zh_book: Path) -> None:
+    """Sphinx segments Chinese with jieba (requirements.txt); without it the index holds no Chinese word."""
+    text = (built_zh_book / "searchindex.js").read_text(encoding="utf-8")
+    terms = json.loads(text[text.index("(") + 1:text.rindex(")")])["terms"]  # Search.setIndex({...})
+    missing = [word for word in ["注意力", "会话", "兴趣", "辅助", "填充"] if word not in terms]
+    assert not missing, f"Chinese words missing from the search index: {missing}"
