@@ -124,6 +124,26 @@ def figure_png(fig: object) -> bytes:
     return buffer.getvalue()
 
 
+def png_title(source: Path | bytes) -> str:
+    """The Title text field that :func:`figure_png` writes, read back from a PNG.
+
+    Args:
+        source: a PNG file or its bytes.
+
+    Returns:
+        The stripped Title, or "" when it has none or is not a readable PNG.
+    """
+    from io import BytesIO
+
+    from PIL import Image  # matplotlib's own dependency
+
+    try:
+        with Image.open(BytesIO(source) if isinstance(source, bytes) else source) as image:
+            return str(getattr(image, "text", {}).get("Title", "")).strip()
+    except OSError:
+        return ""
+
+
 def _configure_matplotlib() -> None:
     """Inline figures in Jupyter and small, readable defaults everywhere."""
     import matplotlib

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import functools
 import http.server
-import importlib.util
 import os
 import re
 import shutil
@@ -32,6 +31,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+
+from tooling import load_tool
 
 ROOT = Path(__file__).resolve().parents[1]
 BUILD_DIR = ROOT / "_build"
@@ -56,15 +57,7 @@ CHROMIUM_ARGS = [
 ]
 
 
-def _load_tool(name: str) -> object:
-    """Import ``tools/<name>.py`` (the repository's scripts are not a package)."""
-    spec = importlib.util.spec_from_file_location(name, ROOT / "tools" / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-find_browser = _load_tool("find_browser")
+find_browser = load_tool("find_browser")
 
 REQUIRE_OPTIONAL_DATA_ENV = "SEQLIB_REQUIRE_OPTIONAL_DATA"
 

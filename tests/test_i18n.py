@@ -17,18 +17,10 @@ from babel.messages.catalog import Catalog
 from bs4 import BeautifulSoup
 
 from seqlib.nbsetup import book_repository
+from tooling import load_tool
 
 ROOT = Path(__file__).resolve().parents[1]
 CJK = re.compile(r"[\u3400-\u9fff]")
-
-
-def load_tool(name: str) -> object:
-    import importlib.util
-
-    spec = importlib.util.spec_from_file_location(f"tool_{name}", ROOT / "tools" / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 i18n = load_tool("i18n")
@@ -321,3 +313,15 @@ def test_the_chinese_search_index_holds_chinese_words(built_zh_book: Path) -> No
     terms = json.loads(text[text.index("(") + 1:text.rindex(")")])["terms"]  # Search.setIndex({...})
     missing = [word for word in ["注意力", "会话", "兴趣", "辅助", "填充"] if word not in terms]
     assert not missing, f"Chinese words missing from the search index: {missing}"
+
+
+def test_load_names_a_file_that_is_not_what_dump_writes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                        capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setattr(i18n, "CATALOGS", tmp_path)
+    i18n.save_catalog(catalog(("One.", "一。")), i18n.catalog_path("page"))
+    for text in ["{not json", '[{"string": "x"}]', '"a string"']:
+        bad = tmp_path / "bad.json"
+        bad.write_text(text)
+        assert i18n.main(["load", "--page", "page", "--file", str(bad)]) == 1
+        assert f"--file {bad}: not a JSON list of {{id, string, fuzzy}}" in capsys.readouterr().err
+    assert not i18n.problems("page", i18n.read_catalog("page"))  # the catalog was left as it was

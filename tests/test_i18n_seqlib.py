@@ -248,28 +248,27 @@ def right_padding_reversed(lengths: torch.Tensor, max_len: int) -> torch.Tensor:
     return length_mask(lengths, max_len).flip(-1)
 
 
-def test_checker_prints_english_by_default(capsys: pytest.CaptureFixture[str]) -> None:
+@pytest.mark.parametrize("lang,stub,wrong,passed", [
+    (None, "✗ check 'hand-computed mask' failed: not implemented yet\n",
+     "✗ check 'hand-computed mask' failed: lengths [2, 0, 3] with max_len 3 (right padding: "
+     "valid positions come first): expected [[1.0, 1.0, 0.0]", "✓ all 3 checks passed\n"),
+    ("zh_CN", "✗ 检查“手算的掩码”未通过：尚未实现\n",
+     "✗ 检查“手算的掩码”未通过：lengths 为 [2, 0, 3]、max_len 为 3（右侧填充：有效位置在前）：应为 [[1.0, 1.0, 0.0]",
+     "✓ 全部 3 项检查通过\n"),
+], ids=["english-by-default", "chinese"])
+def test_checker_prints_in_the_language(lang: str | None, stub: str, wrong: str, passed: str,
+                                        monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    if lang is not None:
+        monkeypatch.setenv("SEQLIB_LANG", lang)
     assert check_length_mask(not_implemented) is False
-    assert capsys.readouterr().out == "✗ check 'hand-computed mask' failed: not implemented yet\n"
+    assert capsys.readouterr().out == stub
     assert check_length_mask(right_padding_reversed) is False
     out = capsys.readouterr().out
-    assert out.startswith("✗ check 'hand-computed mask' failed: lengths [2, 0, 3] with max_len 3 (right padding: "
-                          "valid positions come first): expected [[1.0, 1.0, 0.0]"), out
+    assert out.startswith(wrong), out
+    if lang is not None:
+        assert "expected" not in out and "check" not in out
     assert check_length_mask(length_mask) is True
-    assert capsys.readouterr().out == "✓ all 3 checks passed\n"
-
-
-def test_checker_prints_chinese(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
-    monkeypatch.setenv("SEQLIB_LANG", "zh_CN")
-    assert check_length_mask(not_implemented) is False
-    assert capsys.readouterr().out == "✗ 检查“手算的掩码”未通过：尚未实现\n"
-    assert check_length_mask(right_padding_reversed) is False
-    out = capsys.readouterr().out
-    assert out.startswith("✗ 检查“手算的掩码”未通过：lengths 为 [2, 0, 3]、max_len 为 3（右侧填充：有效位置在前）："
-                          "应为 [[1.0, 1.0, 0.0]"), out
-    assert "expected" not in out and "check" not in out
-    assert check_length_mask(length_mask) is True
-    assert capsys.readouterr().out == "✓ 全部 3 项检查通过\n"
+    assert capsys.readouterr().out == passed
 
 
 def test_prediction_prints_chinese(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:

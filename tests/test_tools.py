@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import stat
 from pathlib import Path
@@ -10,14 +9,9 @@ from pathlib import Path
 import nbformat
 import pytest
 
+from tooling import load_tool
+
 ROOT = Path(__file__).resolve().parents[1]
-
-
-def load_tool(name: str) -> object:
-    spec = importlib.util.spec_from_file_location(f"tool_{name}", ROOT / "tools" / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 exec_report = load_tool("exec_report")

@@ -82,23 +82,24 @@ def has_chinese_font() -> bool | None:
     return bool(listed.stdout.strip())
 
 
-def apt_install(package: str) -> None:
+def apt_install(package: str, remedy: str) -> None:
     """Install a Debian package with apt-get (index first), when this runs as root.
 
     Args:
         package: the package name.
+        remedy: what the reader can do instead, ending every error message.
 
     Raises:
         RuntimeError: not root, no apt-get, or apt-get failed.
     """
     if shutil.which("apt-get") is None:
-        raise RuntimeError(f"cannot install {package}: no apt-get")
+        raise RuntimeError(remedy)
     if hasattr(os, "geteuid") and os.geteuid() != 0:
-        raise RuntimeError(f"cannot install {package}: not root, so `make test` cannot install it itself")
+        raise RuntimeError(f"{remedy} (not root, so `make test` cannot install it itself)")
     for command in (["apt-get", "update"], ["apt-get", "install", "-y", "--no-install-recommends", package]):
         print("+", " ".join(command), flush=True)
         if subprocess.run(command, check=False, env=dict(os.environ, DEBIAN_FRONTEND="noninteractive")).returncode:
-            raise RuntimeError(f"`{' '.join(command)}` failed")
+            raise RuntimeError(f"`{' '.join(command)}` failed; {remedy}")
 
 
 def install_chromium() -> None:
@@ -107,14 +108,7 @@ def install_chromium() -> None:
     Raises:
         RuntimeError: not root, no apt-get, or apt-get failed.
     """
-    if shutil.which("apt-get") is None:
-        raise RuntimeError(missing_message())
-    if hasattr(os, "geteuid") and os.geteuid() != 0:
-        raise RuntimeError(f"{missing_message()} (not root, so `make test` cannot install it itself)")
-    for command in (["apt-get", "update"], ["apt-get", "install", "-y", "--no-install-recommends", "chromium"]):
-        print("+", " ".join(command), flush=True)
-        if subprocess.run(command, check=False, env=dict(os.environ, DEBIAN_FRONTEND="noninteractive")).returncode:
-            raise RuntimeError(f"`{' '.join(command)}` failed; {HOW_TO_INSTALL}")
+    apt_install("chromium", missing_message())
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -135,7 +129,8 @@ def main(argv: list[str] | None = None) -> int:
             install_chromium()
             browser = find_browser()
         if args.install and has_chinese_font() is False:
-            apt_install(CJK_FONT_PACKAGE)
+            apt_install(CJK_FONT_PACKAGE, f"no font for Chinese (`fc-list :lang=zh` lists none): install "
+                                          f"{CJK_FONT_PACKAGE} (Debian) or any CJK font")
     except (FileNotFoundError, RuntimeError) as error:
         print(error, file=sys.stderr)
         return 1

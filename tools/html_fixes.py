@@ -19,6 +19,8 @@ from typing import Any
 from docutils import nodes
 from sphinx.application import Sphinx
 
+from seqlib.nbsetup import png_title
+
 
 def _script_key(script: object) -> tuple[str, tuple[tuple[str, str], ...]]:
     """What makes two script entries the same: the file name or inline body, and the attributes."""
@@ -54,19 +56,8 @@ def drop_duplicate_scripts(app: Sphinx, pagename: str, templatename: str, contex
     context["script_files"] = unique
 
 
-# An image without a description, in English and in Chinese.
-FALLBACK = {False: "Figure {number} of {page}", True: "{page}的第 {number} 张图"}
-
-
-def _png_title(path: Path) -> str:
-    """The Title text field of a PNG file, or "" when it has none or is not a readable PNG."""
-    from PIL import Image  # matplotlib's own dependency
-
-    try:
-        with Image.open(path) as image:
-            return str(getattr(image, "text", {}).get("Title", "")).strip()
-    except OSError:
-        return ""
+# An image without a description, by the build's language (English for any other).
+FALLBACK = {"en": "Figure {number} of {page}", "zh_CN": "{page}的第 {number} 张图"}
 
 
 def describe_images(app: Sphinx, doctree: nodes.document, docname: str) -> None:
@@ -86,11 +77,10 @@ def describe_images(app: Sphinx, doctree: nodes.document, docname: str) -> None:
         if alt and alt != uri and "/" not in alt and not alt.endswith(".png"):
             continue  # a real description already
         candidates = [Path(app.srcdir, uri), folder / uri]
-        title = next((t for path in candidates if path.is_file() and (t := _png_title(path))), "")
+        title = next((t for path in candidates if path.is_file() and (t := png_title(path))), "")
         # The Chinese edition (tools/i18n.py) passes the translations of the figures' words.
-        translations = app.config.seqbook_figure_text
-        image["alt"] = translations.get(title, title) if title else FALLBACK[app.config.language == "zh_CN"].format(
-            number=number, page=page)
+        fallback = FALLBACK.get(app.config.language, FALLBACK["en"]).format(number=number, page=page)
+        image["alt"] = app.config.seqbook_figure_text.get(title, title) if title else fallback
 
 
 def setup(app: Sphinx) -> dict[str, Any]:

@@ -30,7 +30,6 @@ from __future__ import annotations
 import argparse
 import base64
 import html
-import io
 import json
 import re
 import shutil
@@ -45,6 +44,8 @@ import nbformat
 import yaml
 from babel.messages.catalog import Catalog
 from babel.messages.pofile import read_po, write_po
+
+from seqlib.nbsetup import png_title
 
 ROOT = Path(__file__).resolve().parents[1]
 LANGUAGE = "zh_CN"
@@ -149,8 +150,6 @@ def figure_texts(executed: Path = EXECUTED) -> list[str]:
     Raises:
         TranslationError: the English build has not run.
     """
-    from PIL import Image  # matplotlib's own dependency
-
     found: dict[str, None] = {}
     for page in pages():
         if page.suffix != ".ipynb":
@@ -162,11 +161,8 @@ def figure_texts(executed: Path = EXECUTED) -> list[str]:
         for cell in nbformat.read(path, as_version=4).cells:
             for output in cell.get("outputs", []):
                 data = output.get("data", {})
-                if "image/png" in data:
-                    with Image.open(io.BytesIO(base64.b64decode(data["image/png"]))) as image:
-                        title = str(getattr(image, "text", {}).get("Title", "")).strip()
-                    if title:
-                        found[title] = None
+                if "image/png" in data and (title := png_title(base64.b64decode(data["image/png"]))):
+                    found[title] = None
                 for title, param in VIEWER.findall(data.get("text/html", "")):
                     found[html.unescape(title)] = None
                     found[html.unescape(param)] = None
@@ -194,7 +190,9 @@ def read_catalog(name: str) -> Catalog:
     """
     path = catalog_path(name)
     if not path.is_file():
-        raise TranslationError(f"{path.relative_to(ROOT)} is missing: run `python tools/i18n.py update`")
+        known = ", ".join(sorted(p.stem for p in CATALOGS.glob("*.po")))
+        raise TranslationError(f"{path.relative_to(ROOT)} is missing: the catalogs are {known}; a new page "
+                               f"gets one from `python tools/i18n.py update`")
     with path.open("rb") as handle:
         return read_po(handle, locale=LANGUAGE)
 
@@ -218,16 +216,10 @@ def update(templates: dict[str, Catalog]) -> dict[str, Counter]:
     summary = {}
     for name, template in templates.items():
         path = catalog_path(name)
-        if path.is_file():
-            catalog = read_catalog(name)
-            created = catalog.creation_date
-            catalog.update(template, update_header_comment=False)
-            catalog.creation_date = created  # a date that changed on every update would be noise
-        else:
-            catalog = Catalog(locale=LANGUAGE, project="seqbook", fuzzy=False)
-            for message in template:
-                if message.id:
-                    catalog.add(message.id, "")
+        catalog = read_catalog(name) if path.is_file() else Catalog(locale=LANGUAGE, project="seqbook", fuzzy=False)
+        created = catalog.creation_date
+        catalog.update(template, update_header_comment=False)
+        catalog.creation_date = created  # a date that changed on every update would be noise
         catalog.header_comment = HEADER.format(page=name)
         save_catalog(catalog, path)
         summary[name] = status(catalog)
@@ -670,13 +662,19 @@ def main(argv: list[str] | None = None) -> int:
                 entries = [{"id": m.id, "string": m.string, "fuzzy": m.fuzzy} for m in catalog if m.id]
                 args.file.write_text(json.dumps(entries, ensure_ascii=False, indent=1) + "\n")
             else:
-                for entry in json.loads(args.file.read_text()):
-                    if entry["id"] not in catalog:
-                        raise TranslationError(f"{args.page}: no such message: {short(entry['id'])}")
-                    message = catalog[entry["id"]]
-                    message.string = entry["string"]
+                try:
+                    entries = json.loads(args.file.read_text())
+                    pairs = [(entry["id"], entry["string"], bool(entry.get("fuzzy", False))) for entry in entries]
+                except (OSError, ValueError, TypeError, KeyError) as error:
+                    raise TranslationError(f"--file {args.file}: not a JSON list of {{id, string, fuzzy}} as "
+                                           f"`dump` writes ({type(error).__name__}: {error})") from error
+                for message_id, string, fuzzy in pairs:
+                    if message_id not in catalog:
+                        raise TranslationError(f"{args.page}: no such message: {short(message_id)}")
+                    message = catalog[message_id]
+                    message.string = string
                     # A fuzzy entry stays fuzzy until its JSON says "fuzzy": false (reviewed).
-                    if entry.get("fuzzy", False):
+                    if fuzzy:
                         message.flags.add("fuzzy")
                     else:
                         message.flags.discard("fuzzy")
