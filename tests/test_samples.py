@@ -215,6 +215,22 @@ def test_deferred_batches_hold_the_eager_values(fresh_negatives: bool) -> None:
         assert torch.equal(torch.randperm(10, generator=g_eager), torch.randperm(10, generator=g_lazy))
 
 
+def test_an_epochs_order_does_not_depend_on_whether_its_negatives_are_read() -> None:
+    """A pass takes its order and its negatives' seed from the generator up front: a model that
+    never reads the auxiliary negatives (base, DIN, DSIN) never draws them, and the next pass's
+    order is the same for every model."""
+    train, _ = build_samples(make_synthetic(n_users=60, seed=0).log, max_len=8, n_sessions=3, session_len=4)
+    g_read, g_skip = torch.Generator().manual_seed(5), torch.Generator().manual_seed(5)
+    read = [batch.neg_item for batch in train.batches(64, shuffle=True, generator=g_read, deferred=True)]
+    skipped = list(train.batches(64, shuffle=True, generator=g_skip, deferred=True))
+    assert len(read) == len(skipped) > 1
+    assert all("neg_item" in batch._deferred for batch in skipped)  # never drawn
+    assert not torch.equal(read[0], read[1][: len(read[0])])  # fresh draws per batch
+    for a, b in zip(train.batches(64, shuffle=True, generator=g_read), train.batches(64, shuffle=True, generator=g_skip)):
+        assert torch.equal(a.item, b.item) and torch.equal(a.user, b.user)
+        assert torch.equal(a.neg_item, b.neg_item)
+
+
 @pytest.mark.parametrize(("name", "value"), [("deferred", "no"), ("deferred", 1), ("shuffle", "yes"), ("shuffle", None)])
 def test_batches_refuse_a_flag_that_is_not_a_bool(name: str, value: object) -> None:
     train, _ = build_samples(make_synthetic(n_users=30, seed=0).log, max_len=5, history="positive", seed=0)

@@ -208,12 +208,14 @@ class SampleSet(Dataset):
         return self._gather(index)
 
     def _gather(self, index: slice | torch.Tensor, generator: torch.Generator | None = None,
-                deferred: bool = False) -> Batch:
-        """The batch of the samples at ``index``: with a ``generator``, freshly drawn auxiliary
-        negatives instead of the ones drawn at build time (never gathered then). ``deferred``
-        leaves the session tensors (and the stored negatives) to be gathered when a model first
-        reads them (:meth:`Batch.deferred`); the values are the same either way."""
-        s = {k: v[index] for k, v in self._samples.items()}
+                deferred: bool = False, samples: dict[str, torch.Tensor] | None = None) -> Batch:
+        """The batch of the samples at ``index`` (of ``samples``, default the set's own arrays):
+        with a ``generator``, freshly drawn auxiliary negatives instead of the ones drawn at build
+        time. ``deferred`` leaves the behaviour times, the session tensors and the auxiliary
+        negatives to be gathered (or drawn) when a model first reads them (:meth:`Batch.deferred`);
+        the values are the same either way, fresh negatives included as long as the batches'
+        negatives are read in the order the batches come."""
+        s = {k: v[index] for k, v in (self._samples if samples is None else samples).items()}
         ev = self._events
         hist_len = s["hist_len"]  # [B]
         pos = (s["hist_end"] - hist_len).unsqueeze(1) + self._hist_offsets  # [B, L]
@@ -237,16 +239,13 @@ class SampleSet(Dataset):
 
         ready = {
             "user": s["user"], "item": s["item"], "cate": s["cate"], "time": s["time"],
-            "hist_item": hist_item, "hist_cate": ev["cate"][pos], "hist_time": ev["time"][pos],
+            "hist_item": hist_item, "hist_cate": ev["cate"][pos],
             "hist_len": hist_len, "label": s["label"],
             "hist_feedback": None if feedback is None else feedback[pos], "vocab": self.vocab.id_fingerprint,
         }
         parts = {"sess_item": sessions, "sess_cate": sessions, "sess_len": sessions, "n_sess": sessions,
-                 "sess_feedback": sessions}
-        if generator is None:
-            parts.update(neg_item=negatives, neg_cate=negatives)
-        else:  # drawn now, whether read or not: the generator then also shuffles the next epoch the same way
-            ready.update(negatives())
+                 "sess_feedback": sessions, "neg_item": negatives, "neg_cate": negatives,
+                 "hist_time": lambda: {"hist_time": ev["time"][pos]}}  # [B, L]: no model reads it
         if deferred:
             return Batch.deferred(ready, parts)
         return Batch(**ready, **{name: value for make in set(parts.values()) for name, value in make().items()})
@@ -257,14 +256,20 @@ class SampleSet(Dataset):
     ) -> Iterator[Batch]:
         """Yield mini-batches covering the set once.
 
+        With a ``generator`` (training), the pass takes two things from it: the order (when
+        ``shuffle``) and the seed of its own generator for the auxiliary negatives, which are drawn
+        fresh for each batch from that one. A model that never reads the negatives (the base model,
+        DIN, DSIN) then never pays for them, and every model sees the same order in every epoch.
+
         Args:
             batch_size: samples per batch (the last batch may be smaller).
             shuffle: draw a random order with ``generator`` (else the stored order).
             generator: torch random generator; when given, each batch also gets freshly drawn
                 auxiliary negatives (training), else the ones drawn at build time.
-            deferred: gather the session tensors (and the stored auxiliary negatives) only when a
-                model reads them (:meth:`Batch.deferred`; ``fit`` and ``predict`` use it): the
-                base model and DIN never pay for them. The values are the same either way.
+            deferred: gather the behaviour times, the session tensors and the auxiliary negatives
+                only when a model reads them (:meth:`Batch.deferred`; ``fit`` and ``predict`` use
+                it): the base model and DIN never pay for them. The values are the same either way
+                (fresh negatives: when each batch's are read before the next batch's).
 
         Raises:
             ValueError: ``batch_size`` is not a positive integer, ``generator`` is not a
@@ -276,10 +281,17 @@ class SampleSet(Dataset):
         for name, flag in (("shuffle", shuffle), ("deferred", deferred)):
             if not isinstance(flag, bool):  # a string such as "no" would otherwise read as True
                 raise ValueError(f"{name} must be True or False, got {flag!r}")
-        n = len(self)
-        order = torch.randperm(n, generator=generator) if shuffle else torch.arange(n)
-        for start in range(0, n, int(batch_size)):
-            yield self._gather(order[start : start + int(batch_size)], generator, deferred)
+        n, step = len(self), int(batch_size)
+        samples, order = self._samples, torch.arange(n)  # [N]
+        if shuffle:  # the pass's order, applied once (a copy): each batch is then a slice of it
+            permutation = torch.randperm(n, generator=generator)  # [N]
+            samples = {k: v[permutation] for k, v in samples.items()}
+        negatives = None
+        if generator is not None:
+            negatives = torch.Generator().manual_seed(int(torch.randint(2**62, (1,), generator=generator)))
+        for start in range(0, n, step):
+            index = slice(start, start + step) if shuffle else order[start : start + step]  # a batch owns its tensors
+            yield self._gather(index, negatives, deferred, samples)
 
     def subset(self, index: torch.Tensor) -> "SampleSet":
         """A new set holding the samples at ``index`` (same behaviours and vocabulary)."""
