@@ -11,8 +11,8 @@ MovieLens-1M and the planted synthetic log, as ``load_samples`` builds them) thr
 
 * **step**: forward, backward and Adam step on batches of the data gathered beforehand (the
   reference table's figure, on the data's real shapes);
-* **loop**: the training loop of one ``fit`` epoch (batch building, fresh auxiliary negatives,
-  step), from ``fit``'s own per-epoch ``seconds``;
+* **loop**: the training loop of one ``fit`` epoch (batch building, the fresh auxiliary negatives
+  of a model that reads them, step), from ``fit``'s own per-epoch ``seconds``;
 * **end to end**: the wall time of ``fit(model, train, max_epochs=1)`` as ``compare_models``
   calls it (the validation split, one epoch, validation AUC/GAUC, the early-stopping copy of the
   weights, ``after_fit`` and the collapse check), in training samples per second.

@@ -211,7 +211,7 @@ def test_deferred_batches_hold_the_eager_values(fresh_negatives: bool) -> None:
     assert len(eager) == len(lazy) > 1
     for a, b in zip(eager, lazy):
         _same_batches(a, b)
-    if fresh_negatives:  # the next epoch's shuffle is the same: every draw happened
+    if fresh_negatives:  # the next epoch's shuffle is the same: both passes took the same draws up front
         assert torch.equal(torch.randperm(10, generator=g_eager), torch.randperm(10, generator=g_lazy))
 
 

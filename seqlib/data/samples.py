@@ -282,15 +282,17 @@ class SampleSet(Dataset):
             if not isinstance(flag, bool):  # a string such as "no" would otherwise read as True
                 raise ValueError(f"{name} must be True or False, got {flag!r}")
         n, step = len(self), int(batch_size)
-        samples, order = self._samples, torch.arange(n)  # [N]
+        samples, order = self._samples, None
         if shuffle:  # the pass's order, applied once (a copy): each batch is then a slice of it
             permutation = torch.randperm(n, generator=generator)  # [N]
             samples = {k: v[permutation] for k, v in samples.items()}
+        else:  # index tensors, so that a batch owns its tensors instead of viewing the set's arrays
+            order = torch.arange(n)  # [N]
         negatives = None
         if generator is not None:
             negatives = torch.Generator().manual_seed(int(torch.randint(2**62, (1,), generator=generator)))
         for start in range(0, n, step):
-            index = slice(start, start + step) if shuffle else order[start : start + step]  # a batch owns its tensors
+            index = slice(start, start + step) if order is None else order[start : start + step]
             yield self._gather(index, negatives, deferred, samples)
 
     def subset(self, index: torch.Tensor) -> "SampleSet":
