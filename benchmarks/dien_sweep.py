@@ -30,7 +30,7 @@ from dien_ablation import CONFIGS
 
 from seqlib.data.samples import build_samples
 from seqlib.data.synthetic import make_synthetic
-from seqlib.evaluation import DATASETS, SYNTHETIC_USERS
+from seqlib.evaluation import DATASETS, SYNTHETIC_ARGS
 from seqlib.models import create
 from seqlib.records import RESULTS_DIR, load_record, save_record
 from seqlib.train import evaluate, fit
@@ -41,7 +41,7 @@ KNOBS = {"interests_per_user": int, "dien_decay": float, "window": int, "interes
 def planted(knob: str, value: float) -> tuple[Any, Any, Any]:
     """The DIEN-only planted log with one argument changed, its samples, and the oracle's metrics."""
     settings = {k: v for k, v in DATASETS["synthetic-dien"].items() if k not in ("source", "variant")}
-    arguments = {"n_users": SYNTHETIC_USERS["dien"], knob: value}  # the knob may be the number of users
+    arguments = {**SYNTHETIC_ARGS["dien"], knob: value}  # the knob may be the number of users
     syn = make_synthetic("dien", seed=0, **arguments)
     if knob == "window":
         settings["max_len"] = int(value)

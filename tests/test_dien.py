@@ -638,7 +638,7 @@ def test_gate_trace_and_state_dict(data):
 
 def test_dien_beats_base_on_synthetic():
     # The DIEN-only planted log (order matters there), both models trained to convergence:
-    # the book's chapter 3 margin is about +0.03 AUC on every seed.
+    # chapter 3's margin is about +0.11 AUC on every seed.
     train, test = load_samples("synthetic-dien")
     scores = {}
     for name in ("base", "dien"):
@@ -646,7 +646,7 @@ def test_dien_beats_base_on_synthetic():
         model = create(name, train.vocab)
         fit(model, train, seed=0, progress=False)
         scores[name] = evaluate(model, test)["auc"]
-    assert scores["dien"] > scores["base"] + 0.015, scores
+    assert scores["dien"] > scores["base"] + 0.05, scores
 
 
 # ---------------------------------------------------------------- exercises, plot, widget

@@ -49,6 +49,41 @@ def test_click_rule_effects_by_hand() -> None:
     assert rule(noise=0.0).probability(np.array([-0.5, 0.5])).tolist() == [0.0, 1.0]
 
 
+def test_latest_dien_effect_by_hand() -> None:
+    # history (oldest first) of topics 7, 3, 7, 5, 2; window 4 reads the last four: 3, 7, 5, 2
+    hist_topic = np.array([[7, 3, 7, 5, 2]] * 4)
+    hist_age = np.array([[4, 3, 2, 1, 0]] * 4)
+    none = np.full((4, 1), -1)
+    effects = rule(dien_effect="latest").effects(hist_topic, hist_age, none, np.array([7, 3, 2, 9]))
+    # topic 7 last clicked 2 clicks ago, topic 3 3 ago, topic 2 just now, topic 9 never: 0.5^k or 0
+    np.testing.assert_allclose(effects["dien"], [0.25, 0.125, 1.0, 0.0])
+    # a click outside the window does not count: with window 2, topic 7 (2 clicks ago) is idle
+    np.testing.assert_allclose(rule(dien_effect="latest", window=2).effects(
+        hist_topic, hist_age, none, np.array([7, 3, 2, 5]))["dien"], [0.0, 0.0, 1.0, 0.5])
+    # only the latest click of the topic matters: an extra older one changes nothing
+    again = rule(dien_effect="latest").effects(np.array([[7, 7, 7, 5, 2]]), hist_age[:1], none[:1], np.array([7]))
+    np.testing.assert_allclose(again["dien"], [0.25])
+    # the other effects do not depend on the DIEN form
+    profile = rule().effects(hist_topic, hist_age, none, np.array([7, 3, 2, 9]))
+    for name in ("relevant", "din", "dsin"):
+        np.testing.assert_array_equal(effects[name], profile[name])
+
+
+def test_latest_effect_oracle_is_recomputed_from_batches_and_needs_order() -> None:
+    syn = make_synthetic("dien", n_users=300, seed=0, dien_effect="latest", dien_decay=0.75, interests_per_user=6)
+    assert syn.rule.dien_effect == "latest"
+    train, test = build_samples(syn.log, history="positive", max_len=20)
+    for part in (train, test):
+        np.testing.assert_allclose(syn.oracle_from_batch(part.full(), part.vocab), syn.oracle_scores(part))
+    batch = test.full()
+    generator = torch.Generator().manual_seed(0)
+    order = torch.argsort(torch.rand(batch.hist_item.shape, generator=generator) + 1 - batch.hist_mask, dim=1)
+    shuffled = batch.select(slice(None))
+    shuffled.hist_cate = batch.hist_cate.gather(1, order)
+    y = test.frame["label"].to_numpy()
+    assert auc(y, syn.oracle_from_batch(shuffled, test.vocab)) < syn.oracle_metrics(test)["auc"] - 0.02
+
+
 def test_din_effect_is_a_count_not_a_share() -> None:
     # three relevant clicks in a history of three or in a history of twenty: the same effect
     short = np.array([[1, 1, 1] + [-1] * 17])
@@ -209,6 +244,7 @@ def test_label_follows_the_planted_probability(default) -> None:
         ({"events_per_session": 20}, "events_per_session must be <= 12, got 20"),
         ({"din_strength": -1}, "din_strength must be >= 0"),
         ({"dien_decay": 1.0}, "dien_decay must be < 1, got 1.0"),
+        ({"dien_effect": "recent"}, "dien_effect must be 'profile' .* or 'latest' .*, got 'recent'"),
         ({"noise": -0.1}, "noise must be >= 0, got -0.1"),
         ({"bias": float("nan")}, "bias must be a finite number, got nan"),
     ],

@@ -33,10 +33,14 @@ The world:
     that saturates, not a share: three relevant clicks weigh the same in a history of 3 clicks
     or of 20. DIN's unnormalised weighted sum can carry it; a softmax, which keeps only
     proportions, cannot;
-  - **DIEN, the current point of a drifting interest**: ``dien = sum_j decay^age_j [topic_j = z]
-    / sum_j decay^age_j`` over the last ``window`` clicks (``age`` 0 = the most recent): the
-    candidate's weight in a recency-weighted topic profile. Order matters: the same clicks in
-    another order give another value, which no bag of items (nor DIN) can see;
+  - **DIEN, the current point of a drifting interest**, in one of two forms (``dien_effect``):
+    ``"profile"`` (the default), ``dien = sum_j decay^age_j [topic_j = z] / sum_j decay^age_j``
+    over the last ``window`` clicks (``age`` 0 = the most recent): the candidate's weight in a
+    recency-weighted topic profile; or ``"latest"``, ``dien = decay^k`` with ``k`` the clicks
+    since the user's latest click of topic ``z`` (0 when the last ``window`` clicks hold none):
+    how long the candidate's own interest has been idle, whatever the other topics did
+    meanwhile. Either way order matters: the same clicks in another order give another value,
+    which no bag of items (nor DIN) can see;
   - **DSIN, the current session's intent**: ``dsin`` = the share of topic ``z`` among the last
     ``session_window`` clicks of the most recent session before the impression (sessions cut at
     gaps of more than 30 minutes, as ``build_samples(gap=1800)`` cuts them).
@@ -62,6 +66,8 @@ from seqlib.data.samples import SampleSet, Vocab
 from seqlib.metrics import auc, gauc
 
 Variant = Literal["all", "din", "dien", "dsin"]
+DienEffect = Literal["profile", "latest"]
+DIEN_EFFECTS = ("profile", "latest")
 
 # Effect strengths (logit units) of each named variant. "all" is sized so that each sequence model
 # beats the base model by more than 0.03 test AUC on every seed (3 seeds: DIN +0.038..+0.056, DIEN
@@ -88,11 +94,14 @@ class ClickRule:
         dien_strength: weight of the DIEN effect (current point of the drifting interest).
         dsin_strength: weight of the DSIN effect (intent of the most recent session).
         din_scale: clicks at which the DIN effect reaches ``1 - 1/e`` of its maximum.
-        dien_decay: per-click decay of the recency-weighted topic profile, in (0, 1).
+        dien_decay: per-click decay of the DIEN effect, in (0, 1).
         window: how many recent clicks the DIN and DIEN effects read.
         session_window: how many recent clicks of the latest session the DSIN effect reads.
         noise: scale of the logistic noise on the logit (1 = a Bernoulli draw from
             ``sigmoid(logit)``; 0 = deterministic clicks).
+        dien_effect: ``"profile"`` (the candidate's weight in the recency-weighted topic profile)
+            or ``"latest"`` (``dien_decay`` to the power of the clicks since the latest click of
+            the candidate's topic).
     """
 
     bias: float
@@ -104,6 +113,7 @@ class ClickRule:
     window: int
     session_window: int
     noise: float
+    dien_effect: DienEffect = "profile"
 
     def effects(
         self, hist_topic: np.ndarray, hist_age: np.ndarray, sess_topic: np.ndarray, cand_topic: np.ndarray
@@ -123,9 +133,13 @@ class ClickRule:
         valid = (hist_topic >= 0) & (hist_age < self.window)  # [N, L]
         same = valid & (hist_topic == cand_topic[:, None])  # [N, L]: the relevant behaviours
         relevant = same.sum(axis=1)  # [N]
-        weight = np.where(valid, self.dien_decay ** np.where(valid, hist_age, 0), 0.0)  # [N, L]
-        total = weight.sum(axis=1)  # [N]
-        dien = np.divide((weight * same).sum(axis=1), total, out=np.zeros(len(total)), where=total > 0)  # [N]
+        if self.dien_effect == "latest":
+            idle = np.where(same, hist_age, self.window).min(axis=1)  # [N]: clicks since the latest of topic z
+            dien = np.where(idle < self.window, self.dien_decay ** np.minimum(idle, self.window), 0.0)  # [N]
+        else:
+            weight = np.where(valid, self.dien_decay ** np.where(valid, hist_age, 0), 0.0)  # [N, L]
+            total = weight.sum(axis=1)  # [N]
+            dien = np.divide((weight * same).sum(axis=1), total, out=np.zeros(len(total)), where=total > 0)  # [N]
         in_sess = sess_topic >= 0  # [N, S]
         n_sess = in_sess.sum(axis=1)  # [N]
         hits = (in_sess & (sess_topic == cand_topic[:, None])).sum(axis=1)  # [N]
@@ -277,6 +291,7 @@ def make_synthetic(
     session_window: int = 10,
     din_scale: float = 3.0,
     dien_decay: float = 0.3,
+    dien_effect: DienEffect = "profile",
     bias: float = -2.5,
     interest_drift: float = 0.15,
     explore: float = 0.15,
@@ -303,7 +318,10 @@ def make_synthetic(
         session_window: recent clicks of the latest session read by the DSIN effect (keep
             ``session_len >= session_window``).
         din_scale: clicks at which the DIN effect reaches ``1 - 1/e`` of its maximum.
-        dien_decay: per-click decay of the recency-weighted topic profile, in (0, 1).
+        dien_decay: per-click decay of the DIEN effect, in (0, 1).
+        dien_effect: the DIEN effect's form: ``"profile"`` (the candidate's weight in the
+            recency-weighted topic profile of the last ``window`` clicks) or ``"latest"``
+            (``dien_decay ** k``, ``k`` the clicks since the latest click of the candidate's topic).
         bias: logit of a candidate no effect supports.
         interest_drift: probability per session that one of the user's interests is replaced.
         explore: share of impressions showing a random topic (half show the session's topic,
@@ -319,6 +337,9 @@ def make_synthetic(
     """
     if variant not in VARIANTS:
         raise ValueError(f"variant must be one of {sorted(VARIANTS)}, got {variant!r}")
+    if dien_effect not in DIEN_EFFECTS:
+        raise ValueError(f"dien_effect must be 'profile' (the recency-weighted topic profile) or 'latest' (the "
+                         f"clicks since the candidate's topic was last clicked), got {dien_effect!r}")
     strengths = dict(VARIANTS[variant])
     given = {"din_strength": din_strength, "dien_strength": dien_strength, "dsin_strength": dsin_strength}
     strengths.update({name: value for name, value in given.items() if value is not None})
@@ -330,7 +351,7 @@ def make_synthetic(
         bias=bias, **strengths,
     )
     rule = ClickRule(bias=bias, din_scale=din_scale, dien_decay=dien_decay, window=window,
-                     session_window=session_window, noise=noise, **strengths)
+                     session_window=session_window, noise=noise, dien_effect=dien_effect, **strengths)
     rng = np.random.default_rng(seed)
     topic_of_cate = np.concatenate([[-1], np.repeat(np.arange(n_topics), cates_per_topic)])  # [C + 1]
 
