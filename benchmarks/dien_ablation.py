@@ -56,8 +56,8 @@ TAOBAO = {"dataset": "taobao", "history": "all", "feedback": "behavior"}
 # DIEN(form="paper", aux_moves_items=True)); each "dien[...]" label names its departures from it.
 # "dien[released]" is seqlib's default, DIEN(form="released"): the authors' released code but for
 # two named departures (no target * pooled in the tower; the auxiliary loss does not move the item
-# vectors it scores); "dien[released,moving-items]" restores the second and "dien[as-released]"
-# both (the released code exactly); the other "dien[released,...]" labels name their departures
+# vectors it scores); "dien[released,product]" restores the first, "dien[released,moving-items]"
+# the second and "dien[as-released]" both (the released code exactly); the other "dien[released,...]" labels name their departures
 # from the default.
 PAPER = {"form": "paper", "aux_moves_items": True}
 RELEASED = {"form": "released"}
@@ -83,6 +83,7 @@ CONFIGS: dict[str, tuple[str, dict[str, Any]]] = {
     "dien[released,aigru]": ("dien", {**RELEASED, "gru_type": "aigru"}),
     "dien[released,no-aux]": ("dien", {**RELEASED, "aux_weight": 0.0}),
     "dien[released,moving-items]": ("dien", {**RELEASED, "aux_moves_items": True}),
+    "dien[released,product]": ("dien", {**RELEASED, "target_product": True}),  # the tower's term only
     "dsin": ("dsin", {}),
     "dsin[no-be]": ("dsin", {"bias_encoding": False}),
     "dsin[no-lstm]": ("dsin", {"interacting": False}),
