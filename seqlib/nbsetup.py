@@ -188,13 +188,6 @@ def setup(seed: int = 0) -> None:
     print(f"data: {data_dir_description()}")
 
 
-class _Text(str):
-    """A string whose plain-text display has no quotes (so a glued string reads as prose)."""
-
-    def __repr__(self) -> str:
-        return str(self)
-
-
 def glue(name: str, value: Any, fmt: str = "") -> Any:
     """Record a number for the chapter's prose, which quotes it as ``{glue:text}`name```.
 
@@ -206,12 +199,14 @@ def glue(name: str, value: Any, fmt: str = "") -> Any:
     Args:
         name: the key the markdown refers to (unique within the book).
         value: a number or a string.
-        fmt: a format spec applied before storing (e.g. ``".4f"``, ``".1%"``, ``","``).
+        fmt: a format spec applied before storing (e.g. ``".4f"``, ``"+.4f"``, ``".1%"``). The
+            formatted text is stored as a string: myst-nb reads a stored value back with
+            ``ast.literal_eval``, which would turn an unquoted ``+0.0100`` into ``0.01``.
 
     Returns:
         ``value``, unchanged.
     """
-    shown = _Text(format(value, fmt)) if fmt else value
+    shown = format(value, fmt) if fmt else value
     try:
         from myst_nb import glue as myst_glue
     except ImportError:

@@ -8,7 +8,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from seqlib.nbsetup import book_repository, colab_setup_cell, main, sync_setup_cells
+from seqlib.nbsetup import book_repository, colab_setup_cell, glue, main, sync_setup_cells
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -96,3 +96,25 @@ def test_figure_png_carries_its_description() -> None:
     empty = plt.figure()
     assert figure_alt_text(empty) == "a figure"
     plt.close(empty)
+
+
+@pytest.mark.parametrize(("value", "fmt", "text"), [
+    (0.01, "+.4f", "+0.0100"),  # the sign and the trailing zeros of a margin
+    (-0.0008, "+.4f", "-0.0008"),
+    (0.8, ".4f", "0.8000"),
+    (1 / 3, ".0%", "33%"),
+    (0.7958, "", "0.7958"),
+    ("0.8025 ± 0.0002", "", "0.8025 ± 0.0002"),
+    ("dsin > din > base", "", "dsin > din > base"),
+])
+def test_glued_values_read_in_the_page_as_formatted(monkeypatch: pytest.MonkeyPatch, value: object, fmt: str,
+                                                   text: str) -> None:
+    # the page shows what myst-nb makes of the value's plain-text display (the kernel's repr)
+    import myst_nb
+    from IPython.core.formatters import PlainTextFormatter
+    from myst_nb.core.variables import format_plain_text
+
+    stored = {}
+    monkeypatch.setattr(myst_nb, "glue", lambda name, variable, display=True: stored.update({name: variable}))
+    assert glue("key", value, fmt) is value
+    assert format_plain_text(PlainTextFormatter()(stored["key"]), "") == text
