@@ -25,7 +25,7 @@ TIMEOUT = 600  # as in _config.yml
 
 def test_the_taobao_chapters_are_found() -> None:
     names = [path.stem for path in CHAPTERS]
-    assert names == ["01_behavior_sequences", "04_dsin"], names
+    assert names == ["01_behavior_sequences", "04_dsin", "05_comparison"], names
     for path in BOOK.glob("*.ipynb"):
         text = path.read_text(encoding="utf-8")
         if "load_taobao(" in text or 'load_samples(\\"taobao\\"' in text:
