@@ -57,8 +57,8 @@ TAOBAO = {"dataset": "taobao", "history": "all", "feedback": "behavior"}
 # "dien[released]" is seqlib's default, DIEN(form="released"): the authors' released code but for
 # two named departures (no target * pooled in the tower; the auxiliary loss does not move the item
 # vectors it scores); "dien[released,product]" restores the first, "dien[released,moving-items]"
-# the second and "dien[as-released]" both (the released code exactly); the other "dien[released,...]" labels name their departures
-# from the default.
+# the second and "dien[as-released]" both (the released code exactly); the other
+# "dien[released,...]" labels name their departures from the default.
 PAPER = {"form": "paper", "aux_moves_items": True}
 RELEASED = {"form": "released"}
 CONFIGS: dict[str, tuple[str, dict[str, Any]]] = {
