@@ -57,8 +57,9 @@ TAOBAO = {"dataset": "taobao", "history": "all", "feedback": "behavior"}
 # "dien[released]" is seqlib's default, DIEN(form="released"): the authors' released code but for
 # two named departures (no target * pooled in the tower; the auxiliary loss does not move the item
 # vectors it scores); "dien[released,product]" restores the first, "dien[released,moving-items]"
-# the second and "dien[as-released]" both (the released code exactly); the other
-# "dien[released,...]" labels name their departures from the default.
+# the second and "dien[as-released]" both; "dien[as-released,dice]" also takes the released tower's
+# Dice, leaving only the differences the model's docstring lists; the other "dien[released,...]"
+# labels name their departures from the default.
 PAPER = {"form": "paper", "aux_moves_items": True}
 RELEASED = {"form": "released"}
 CONFIGS: dict[str, tuple[str, dict[str, Any]]] = {
@@ -84,6 +85,8 @@ CONFIGS: dict[str, tuple[str, dict[str, Any]]] = {
     "dien[released,no-aux]": ("dien", {**RELEASED, "aux_weight": 0.0}),
     "dien[released,moving-items]": ("dien", {**RELEASED, "aux_moves_items": True}),
     "dien[released,product]": ("dien", {**RELEASED, "target_product": True}),  # the tower's term only
+    "dien[as-released,dice]": ("dien", {**RELEASED, "target_product": True, "aux_moves_items": True,
+                                        "tower_activation": "dice"}),
     "dsin": ("dsin", {}),
     "dsin[no-be]": ("dsin", {"bias_encoding": False}),
     "dsin[no-lstm]": ("dsin", {"interacting": False}),

@@ -348,6 +348,8 @@ CASES: list[Case] = [
       "aux_moves_items", "True or False", "'no'"),
     C("dien-gate_bias-nan", lambda: create("dien", vocab(), gate_bias=NAN), ValueError, "gate_bias", "nan"),
     C("dien-form", lambda: create("dien", vocab(), form="tf"), ValueError, "form", "'released'", "'tf'"),
+    C("dien-tower_activation", lambda: create("dien", vocab(), tower_activation="relu"), ValueError,
+      "tower_activation", "'dice'", "'relu'"),
     C("dien-gru_type", lambda: create("dien", vocab(), gru_type="lstm"), ValueError, "gru_type", "'lstm'"),
     C("dien-gate", lambda: create("dien", vocab(), gate="keep"), ValueError, "gate", "'keep'"),
     C("dien-gate-agru", lambda: create("dien", vocab(), gru_type="agru", gate="tf-keep"), ValueError, "gate", "augru"),

@@ -480,6 +480,10 @@ def test_default_is_the_released_configuration(data):
     assert model.tower.net[0].in_features == model.dim + 2 * d + h  # [user, e_a, pooled, h'_T]
     product = DIEN(train.vocab, target_product=True)
     assert product.tower.net[0].in_features == model.dim + 3 * d + h  # [user, e_a, pooled, e_a * pooled, h'_T]
+    assert model.tower_activation == "prelu" and [type(m).__name__ for m in model.tower.net] == [
+        "Linear", "PReLU", "Linear", "PReLU", "Linear"]  # a named departure: the released tower uses Dice
+    dice = DIEN(train.vocab, tower_activation="dice")
+    assert [type(m).__name__ for m in dice.tower.net] == ["Linear", "Dice", "Linear", "Dice", "Linear"]
     paper = DIEN(train.vocab, form="paper")
     assert paper.options == FORMS["paper"] and isinstance(paper.attention, BilinearAttention)
     assert paper.evolving.gate == "paper" and paper.evolving.reset == "after" and paper.aux_scorer is None
@@ -728,7 +732,10 @@ def test_ablation_configs_build(data):
             released = label.startswith(("dien[released", "dien[as-released"))
             assert options["form"] == ("released" if released else "paper"), label
             # the printed form as printed: its auxiliary loss moves the item vectors it scores
-            assert model.aux_moves_items == (not released or "moving-items" in label or label == "dien[as-released]")
+            as_released = label.startswith("dien[as-released")
+            assert model.aux_moves_items == (not released or "moving-items" in label or as_released), label
+            assert model.target_product == ("product" in label or as_released), label
+            assert model.tower_activation == ("dice" if "dice" in label else "prelu"), label
 
 
 def test_ablation_script_tiny_end_to_end(tmp_path):

@@ -35,7 +35,9 @@ Two departures from the released code are on by default, each an option that res
   level with DIN (book chapter 5).
 
 Other differences from the released code: the extractor is PyTorch's GRU (reset gate after the
-recurrent matmul; the released extractor is TensorFlow's); the tower uses PReLU, not Dice, and no
+recurrent matmul; the released extractor is TensorFlow's); the tower uses PReLU by default, where
+the released tower uses Dice (``tower_activation="dice"``, DIN's activation as chapter 2 builds it,
+with running statistics at inference where the released Dice always reads the batch's), and no
 batch normalisation (the released code's runs in inference mode with its initial statistics, an
 affine map); the auxiliary negatives are redrawn for every batch by :func:`~seqlib.train.fit`
 (the released data iterator draws them as it reads each batch too).
@@ -43,6 +45,7 @@ affine map); the auxiliary negatives are redrawn for every batch by :func:`~seql
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any, Literal, Sequence
 
 import torch
@@ -54,6 +57,7 @@ from seqlib.data.samples import Vocab
 from seqlib.models.base import CTRModel
 from seqlib.models.registry import register
 from seqlib.nn.aux_loss import AuxiliaryMLP, AuxScale, auxiliary_loss, check_aux_scale
+from seqlib.nn.dice import activation as make_activation
 from seqlib.nn.dien_attention import AttentionKind, AttentionNorm, make_attention
 from seqlib.nn.gru import Gate, InterestExtractor, Reset, evolve, make_cell
 from seqlib.nn.layers import MLP, masked_sum
@@ -101,6 +105,8 @@ class DIEN(CTRModel):
         aux_moves_items: let the auxiliary loss move the item vectors it scores (the next behaviour
             and its negative), as the paper and the released code do; False (default, a named
             departure) detaches them (see the module docstring).
+        tower_activation: ``"prelu"`` (default) or ``"dice"`` (the released code's tower) after each
+            hidden layer of the tower.
 
     Raises:
         TypeError: ``vocab`` is not a Vocab.
@@ -129,6 +135,7 @@ class DIEN(CTRModel):
         attention_norm: AttentionNorm = "softmax",
         target_product: bool = False,
         aux_moves_items: bool = False,
+        tower_activation: Literal["prelu", "dice"] = "prelu",
     ) -> None:
         super().__init__(vocab, dim)
         if form not in FORMS:
@@ -142,6 +149,9 @@ class DIEN(CTRModel):
                 raise TypeError(f"{name} must be True or False, got {flag!r} ({type(flag).__name__})")
         if gate not in (None, "paper") and gru_type != "augru":
             raise ValueError(f"gate={gate!r} only applies to gru_type='augru', got gru_type={gru_type!r}")
+        if tower_activation not in ("prelu", "dice"):
+            raise ValueError(f"tower_activation must be 'prelu' (default) or 'dice' (the released code's tower), "
+                             f"got {tower_activation!r}")
         if options["aux_scorer"] not in ("inner", "mlp"):
             raise ValueError(f"aux_scorer must be 'inner' or 'mlp', got {options['aux_scorer']!r}")
         aux_weight = non_negative_float("aux_weight", aux_weight)
@@ -159,7 +169,9 @@ class DIEN(CTRModel):
         self.aux_scorer = AuxiliaryMLP(h, d) if options["aux_scorer"] == "mlp" else None
         self.aux_scale = check_aux_scale(options["aux_scale"])
         self.target_product, self.aux_moves_items = target_product, aux_moves_items
-        self.tower = MLP(dim + (3 if self.target_product else 2) * d + h, tower, out_dim=1)
+        self.tower_activation = tower_activation
+        self.tower = MLP(dim + (3 if self.target_product else 2) * d + h, tower, out_dim=1,
+                         activation=partial(make_activation, tower_activation))
 
     def interests(self, batch: Batch, temperature: float = 1.0, trace: bool = False) -> dict[str, torch.Tensor]:
         """Everything between the embeddings and the tower.
