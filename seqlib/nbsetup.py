@@ -205,8 +205,21 @@ def glue(name: str, value: Any, fmt: str = "") -> Any:
 
     Returns:
         ``value``, unchanged.
+
+    Raises:
+        ValueError: ``value`` is a number that is not finite (NaN or infinite: the prose would show
+            ``nan``), or ``fmt`` does not apply to it (e.g. ``".4f"`` for a string); the message
+            names the key.
     """
-    shown = format(value, fmt) if fmt else value
+    if isinstance(value, (int, float, np.number)) and not isinstance(value, bool) and not np.isfinite(value):
+        raise ValueError(f"glue({name!r}): the value is {value!r}, which the prose would show as it is; "
+                         f"check the computation that gave it (an empty selection, a missing run)")
+    try:
+        shown = format(value, fmt) if fmt else value
+    except (TypeError, ValueError) as error:
+        raise ValueError(f"glue({name!r}): fmt={fmt!r} does not apply to the value {value!r} "
+                         f"({type(value).__name__}): {error}; pass a format spec for its type, e.g. '.4f' "
+                         f"for a number, or no fmt") from None
     try:
         from myst_nb import glue as myst_glue
     except ImportError:

@@ -6,6 +6,7 @@ import shutil
 from pathlib import Path
 
 import nbformat
+import numpy as np
 import pytest
 
 from seqlib.nbsetup import book_repository, colab_setup_cell, glue, main, sync_setup_cells
@@ -118,3 +119,15 @@ def test_glued_values_read_in_the_page_as_formatted(monkeypatch: pytest.MonkeyPa
     monkeypatch.setattr(myst_nb, "glue", lambda name, variable, display=True: stored.update({name: variable}))
     assert glue("key", value, fmt) is value
     assert format_plain_text(PlainTextFormatter()(stored["key"]), "") == text
+
+
+@pytest.mark.parametrize("value, fmt, words", [
+    (float("nan"), ".4f", ["'gap'", "nan"]),
+    (np.float64("inf"), "", ["'gap'", "inf"]),
+    ("0.8000", ".4f", ["'gap'", "fmt='.4f'", "'0.8000'", "str"]),
+    (0.5, "q", ["'gap'", "fmt='q'", "0.5"]),
+])
+def test_glue_refuses_what_the_prose_could_not_show(value: object, fmt: str, words: list[str]) -> None:
+    with pytest.raises(ValueError) as raised:
+        glue("gap", value, fmt)
+    assert all(word in str(raised.value) for word in words), str(raised.value)
