@@ -38,7 +38,7 @@ Other differences from the released code: the extractor is PyTorch's GRU (reset 
 recurrent matmul; the released extractor is TensorFlow's); the tower uses PReLU by default, where
 the released tower uses Dice (``tower_activation="dice"``, DIN's activation as chapter 2 builds it,
 with running statistics at inference where the released Dice always reads the batch's; on all of
-MovieLens-1M, added to both departures undone, it moves the test AUC by -0.0013 to +0.0021 across
+MovieLens-1M, added to both departures undone, it moves the test AUC by -0.0012 to +0.0020 across
 three seeds, book chapter 5), and no
 batch normalisation (the released code's runs in inference mode with its initial statistics, an
 affine map); the auxiliary negatives are redrawn for every batch by :func:`~seqlib.train.fit`
