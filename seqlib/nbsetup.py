@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import inspect
+import math
 import os
 import platform
 import random
@@ -211,7 +212,7 @@ def glue(name: str, value: Any, fmt: str = "") -> Any:
             ``nan``), or ``fmt`` does not apply to it (e.g. ``".4f"`` for a string); the message
             names the key.
     """
-    if isinstance(value, (int, float, np.number)) and not isinstance(value, bool) and not np.isfinite(value):
+    if isinstance(value, (float, np.floating)) and not math.isfinite(value):  # an int is always finite
         raise ValueError(f"glue({name!r}): the value is {value!r}, which the prose would show as it is; "
                          f"check the computation that gave it (an empty selection, a missing run)")
     try:

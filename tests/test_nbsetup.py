@@ -131,3 +131,13 @@ def test_glue_refuses_what_the_prose_could_not_show(value: object, fmt: str, wor
     with pytest.raises(ValueError) as raised:
         glue("gap", value, fmt)
     assert all(word in str(raised.value) for word in words), str(raised.value)
+
+
+def test_glue_takes_any_finite_number(monkeypatch: pytest.MonkeyPatch) -> None:
+    import myst_nb
+
+    stored: dict[str, object] = {}
+    monkeypatch.setattr(myst_nb, "glue", lambda name, variable, display=True: stored.update({name: variable}))
+    glue("huge", 10**400)  # an int has no NaN: no float conversion on the way
+    glue("small", np.int64(3), "+d")
+    assert stored == {"huge": 10**400, "small": "+3"}
