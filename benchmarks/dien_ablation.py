@@ -91,14 +91,19 @@ CONFIGS: dict[str, tuple[str, dict[str, Any]]] = {
     "dsin[no-be]": ("dsin", {"bias_encoding": False}),
     "dsin[no-lstm]": ("dsin", {"interacting": False}),
     "dsin[no-be,no-lstm]": ("dsin", {"bias_encoding": False, "interacting": False}),
+    # sessions of up to 20 behaviours (the paper's and the default's T = 10): the samples are built
+    # with the same session shape (see run_one)
+    "dsin[sessions-20]": ("dsin", {"session_len": 20}),
 }
+# The options that set the shape of the samples' session tensors too (passed to load_samples).
+SESSION_SHAPE = ("n_sessions", "session_len")
 DEFAULT_CONFIGS = [label for label in CONFIGS if not label.startswith("dsin")]
 DSIN_CONFIGS = ["base", "din", *[label for label in CONFIGS if label.startswith("dsin")]]
 
 
-def tiny_samples() -> tuple[SampleSet, SampleSet]:
-    """A small planted log: an end-to-end run takes seconds."""
-    return build_samples(make_synthetic(n_users=120, seed=0).log, max_len=8, history="positive", seed=0)
+def tiny_samples(**shape: int) -> tuple[SampleSet, SampleSet]:
+    """A small planted log: an end-to-end run takes seconds (``shape``: DSIN's session shape)."""
+    return build_samples(make_synthetic(n_users=120, seed=0).log, max_len=8, history="positive", seed=0, **shape)
 
 
 def run_one(label: str, seed: int, settings: dict[str, Any]) -> dict[str, Any]:
@@ -115,11 +120,12 @@ def run_one(label: str, seed: int, settings: dict[str, Any]) -> dict[str, Any]:
     """
     torch.set_num_threads(1)
     data = settings["data"]
-    if data["dataset"] == "synthetic-tiny":
-        train, test = tiny_samples()
-    else:
-        train, test = load_samples(data["dataset"], history=data["history"], feedback=data["feedback"])
     name, options = CONFIGS[label]
+    shape = {key: options[key] for key in SESSION_SHAPE if key in options}  # the samples' sessions fit the model's
+    if data["dataset"] == "synthetic-tiny":
+        train, test = tiny_samples(**shape)
+    else:
+        train, test = load_samples(data["dataset"], history=data["history"], feedback=data["feedback"], **shape)
     torch.manual_seed(seed)
     model = create(name, train.vocab, dim=settings["dim"], **options)
     budget = settings["budget"]

@@ -229,6 +229,35 @@ def glue(name: str, value: Any, fmt: str = "") -> Any:
     return value
 
 
+class ProseMismatch(AssertionError):
+    """A sentence of a chapter says something its numbers no longer bear out (see :func:`check_prose`)."""
+
+
+def check_prose(claim: str, holds: bool | np.bool_) -> None:
+    """Stop the chapter where a sentence of its prose no longer matches the numbers it quotes.
+
+    Glued numbers follow the data, but the words around them do not: "ahead on every seed", "a
+    difference whose sign changes with the seed". Each such statement is checked in the cell that
+    computes its numbers, so that a new record which flips a sign stops the book's build (and the
+    reader's run) at the sentence instead of leaving it wrong.
+
+    Args:
+        claim: the statement as the prose makes it (the error quotes it).
+        holds: whether the numbers bear it out, one truth value (reduce a per-seed comparison
+            with ``.all()`` or ``.any()`` first).
+
+    Raises:
+        ProseMismatch: ``holds`` is False; the message quotes the claim.
+        TypeError: ``holds`` is not a single truth value (e.g. a Series or an array).
+    """
+    if not isinstance(holds, (bool, np.bool_)):
+        raise TypeError(f"check_prose({claim!r}): holds must be one truth value (True or False), got "
+                        f"{type(holds).__name__}; reduce a per-seed comparison with .all() or .any()")
+    if not holds:
+        raise ProseMismatch(f"the prose says {claim!r}, and the numbers computed here no longer bear it out: "
+                            f"rewrite the sentence (and its translations) to say what they show")
+
+
 def _fence_for(source: str) -> str:
     """A backtick fence longer than any backtick run inside ``source``.
 

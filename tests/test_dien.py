@@ -766,6 +766,18 @@ def test_ablation_script_records_under_a_given_name(tmp_path):
     assert bad.returncode == 2 and "--name takes letters" in bad.stderr and "'a/b'" in bad.stderr
 
 
+def test_ablation_script_builds_the_sessions_a_dsin_config_reads(tmp_path):
+    # "dsin[sessions-20]" reads sessions of 20 behaviours: the samples must be built with that shape
+    # (with the default shape the model would refuse the batch)
+    command = [sys.executable, str(ABLATION), "--tiny", "--out", str(tmp_path), "--jobs", "1", "--configs",
+               "dsin[sessions-20]", "--name", "sessions-tiny"]
+    done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    runs, meta = load_record("sessions-tiny", tmp_path)
+    assert list(runs["model"]) == ["dsin[sessions-20]"] and runs["auc"].between(0.0, 1.0).all()
+    assert meta["settings"]["configs"]["dsin[sessions-20]"] == {"model": "dsin", "options": {"session_len": 20}}
+
+
 def test_ablation_script_tiny_needs_a_folder():
     done = subprocess.run([sys.executable, str(ABLATION), "--tiny"], cwd=ROOT, capture_output=True, text=True)
     assert done.returncode == 2 and "--out" in done.stderr

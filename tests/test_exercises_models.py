@@ -319,6 +319,36 @@ def test_reference_runs_are_deterministic_under_a_seed() -> None:
     assert one == _train.train_auc(functools.partial(create, "base"), "synthetic-din", 0)
 
 
+def test_runs_against_gives_the_same_aucs_with_the_references_in_a_worker(monkeypatch: pytest.MonkeyPatch) -> None:
+    """With two CPUs the references train in a spawned worker while this process trains the
+    student's model; with one, everything trains here. Both give the same AUCs, and a student's
+    model that is the reference itself gets the reference's AUC seed by seed (one thread each)."""
+    base = functools.partial(create, "base")
+    results = {}
+    for cpus in (2, 1):
+        monkeypatch.setattr(_train, "available_cpus", lambda cpus=cpus: cpus)
+        monkeypatch.setattr(_train, "_REFERENCES", {})
+        yours, ref, base_aucs, table = _train.runs_against(base, "synthetic-din", "base", "base")
+        assert yours == ref == base_aucs and len(yours) == len(_train.CHECK_SEEDS)
+        assert len(set(yours)) == len(yours)  # the seeds differ
+        assert "seed 0" in table
+        results[cpus] = yours
+    assert results[2] == results[1]
+
+
+def test_runs_against_raises_the_students_error_without_waiting_for_the_references(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(_train, "available_cpus", lambda: 2)
+    monkeypatch.setattr(_train, "_REFERENCES", {})
+
+    def broken(vocab):
+        raise RuntimeError("the student's model does not build")
+
+    with pytest.raises(RuntimeError, match="does not build"):
+        _train.runs_against(broken, "synthetic-din", "din", "DIN")
+
+
 # ---------------------------------------------------------------- "predict, then run"
 def test_every_prediction_accepts_only_its_answer(capsys: pytest.CaptureFixture[str]) -> None:
     for key, prediction in PREDICTIONS.items():

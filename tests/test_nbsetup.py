@@ -7,9 +7,10 @@ from pathlib import Path
 
 import nbformat
 import numpy as np
+import pandas as pd
 import pytest
 
-from seqlib.nbsetup import book_repository, colab_setup_cell, glue, main, sync_setup_cells
+from seqlib.nbsetup import ProseMismatch, book_repository, check_prose, colab_setup_cell, glue, main, sync_setup_cells
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -141,3 +142,18 @@ def test_glue_takes_any_finite_number(monkeypatch: pytest.MonkeyPatch) -> None:
     glue("huge", 10**400)  # an int has no NaN: no float conversion on the way
     glue("small", np.int64(3), "+d")
     assert stored == {"huge": 10**400, "small": "+3"}
+
+
+def test_check_prose_passes_a_claim_the_numbers_bear_out_and_quotes_one_they_do_not() -> None:
+    gaps = pd.Series([0.004, 0.001, -0.002])
+    check_prose("DIN ahead on some seed", bool((gaps > 0).any()))
+    check_prose("the sign changes with the seed", (gaps.min() < 0) & (gaps.max() > 0))  # a numpy bool
+    with pytest.raises(ProseMismatch, match="'DIN ahead on every seed'.*rewrite the sentence"):
+        check_prose("DIN ahead on every seed", bool((gaps > 0).all()))
+    assert issubclass(ProseMismatch, AssertionError)
+
+
+@pytest.mark.parametrize("holds", [pd.Series([True, False]), np.array([True]), 1, None, "yes"])
+def test_check_prose_refuses_anything_but_one_truth_value(holds: object) -> None:
+    with pytest.raises(TypeError, match="'a claim'.*one truth value"):
+        check_prose("a claim", holds)  # type: ignore[arg-type]

@@ -4,8 +4,10 @@ as the reference (computed once per process)."""
 
 from __future__ import annotations
 
+import concurrent.futures as cf
 import contextlib
 import functools
+import multiprocessing
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -18,6 +20,7 @@ from seqlib.data.samples import SampleSet, Vocab
 from seqlib.evaluation import load_samples
 from seqlib.i18n import tr
 from seqlib.models.registry import create
+from seqlib.nbsetup import available_cpus
 from seqlib.train import evaluate, fit
 
 # The budget of every checker run: a fixed number of passes over the chapter's planted log, two
@@ -162,16 +165,26 @@ def one_thread() -> Iterator[None]:
         torch.set_num_threads(threads)
 
 
-@functools.lru_cache(maxsize=16)
+# Test AUC of the registered models' checker runs: {(name, data set, seed, options): AUC}.
+_REFERENCES: dict[tuple[str, str, int, tuple[tuple[str, Any], ...]], float] = {}
+
+
 def reference_auc(name: str, dataset: str, seed: int, options: tuple[tuple[str, Any], ...] = ()) -> float:
     """:func:`train_auc` of the registered model ``name`` (with ``options``), once per process."""
-    return train_auc(functools.partial(create, name, **dict(options)), dataset, seed)
+    key = (name, dataset, seed, options)
+    if key not in _REFERENCES:
+        _REFERENCES[key] = train_auc(functools.partial(create, name, **dict(options)), dataset, seed)
+    return _REFERENCES[key]
 
 
 def runs_against(cls: Callable[..., nn.Module], dataset: str, reference: str,
                  label: str) -> tuple[list[float], list[float], list[float], str]:
     """A student's model beside the registered ``reference`` and the base model, each trained with
     :func:`train_auc` for every seed of :data:`CHECK_SEEDS` (the references once per process).
+
+    With two CPUs or more, the references not yet trained train in a worker process while this
+    one trains the student's model (the student's class may live in a notebook, which a worker
+    cannot import); every run has one thread either way, so the AUCs are the same.
 
     Args:
         cls: the student's model class.
@@ -182,7 +195,18 @@ def runs_against(cls: Callable[..., nn.Module], dataset: str, reference: str,
     Returns:
         ``(yours, reference, base, table)``: test AUC per seed of each, and :func:`auc_table`.
     """
-    yours = [train_auc(cls, dataset, seed) for seed in CHECK_SEEDS]
+    keys = [(name, dataset, seed, ()) for name in (reference, "base") for seed in CHECK_SEEDS]
+    missing = [key for key in keys if key not in _REFERENCES]
+    if missing and available_cpus() > 1:
+        pool = cf.ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"))
+        try:
+            futures = {key: pool.submit(reference_auc, *key) for key in missing}
+            yours = [train_auc(cls, dataset, seed) for seed in CHECK_SEEDS]
+            _REFERENCES.update({key: future.result() for key, future in futures.items()})
+        finally:  # on an error in the student's model, do not wait for the references
+            pool.shutdown(wait=False, cancel_futures=True)
+    else:
+        yours = [train_auc(cls, dataset, seed) for seed in CHECK_SEEDS]
     ref = [reference_auc(reference, dataset, seed) for seed in CHECK_SEEDS]
     base = [reference_auc("base", dataset, seed) for seed in CHECK_SEEDS]
     return yours, ref, base, auc_table({label: ref, tr("yours"): yours, "base": base})
