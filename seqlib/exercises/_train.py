@@ -203,8 +203,10 @@ def runs_against(cls: Callable[..., nn.Module], dataset: str, reference: str,
             futures = {key: pool.submit(reference_auc, *key) for key in missing}
             yours = [train_auc(cls, dataset, seed) for seed in CHECK_SEEDS]
             _REFERENCES.update({key: future.result() for key, future in futures.items()})
-        finally:  # on an error in the student's model, do not wait for the references
+        except BaseException:  # an error in the student's model: do not wait for the references
             pool.shutdown(wait=False, cancel_futures=True)
+            raise
+        pool.shutdown()  # the worker exits now, not when the kernel does
     else:
         yours = [train_auc(cls, dataset, seed) for seed in CHECK_SEEDS]
     ref = [reference_auc(reference, dataset, seed) for seed in CHECK_SEEDS]
