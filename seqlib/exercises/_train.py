@@ -195,7 +195,8 @@ def runs_against(cls: Callable[..., nn.Module], dataset: str, reference: str,
     Returns:
         ``(yours, reference, base, table)``: test AUC per seed of each, and :func:`auc_table`.
     """
-    keys = [(name, dataset, seed, ()) for name in (reference, "base") for seed in CHECK_SEEDS]
+    # each reference run once (the reference may be the base model itself), in order
+    keys = dict.fromkeys((name, dataset, seed, ()) for name in (reference, "base") for seed in CHECK_SEEDS)
     missing = [key for key in keys if key not in _REFERENCES]
     if missing and available_cpus() > 1:
         pool = cf.ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"))
