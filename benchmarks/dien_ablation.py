@@ -91,14 +91,16 @@ CONFIGS: dict[str, tuple[str, dict[str, Any]]] = {
     "dsin[no-be]": ("dsin", {"bias_encoding": False}),
     "dsin[no-lstm]": ("dsin", {"interacting": False}),
     "dsin[no-be,no-lstm]": ("dsin", {"bias_encoding": False, "interacting": False}),
-    # sessions of up to 20 behaviours (the paper's and the default's T = 10): the samples are built
-    # with the same session shape (see run_one)
+    # sessions of up to 10 or 20 behaviours, whatever the data set's default (the released code's
+    # T is 10): the samples are built with the same session shape (see run_one)
+    "dsin[sessions-10]": ("dsin", {"session_len": 10}),
     "dsin[sessions-20]": ("dsin", {"session_len": 20}),
 }
 # The options that set the shape of the samples' session tensors too (passed to load_samples).
 SESSION_SHAPE = ("n_sessions", "session_len")
 DEFAULT_CONFIGS = [label for label in CONFIGS if not label.startswith("dsin")]
-DSIN_CONFIGS = ["base", "din", *[label for label in CONFIGS if label.startswith("dsin")]]
+# The planted DSIN ablation: every DSIN part on or off, at the data set's own session shape.
+DSIN_CONFIGS = ["base", "din", *[label for label in CONFIGS if label.startswith("dsin") and "sessions-" not in label]]
 
 
 def tiny_samples(**shape: int) -> tuple[SampleSet, SampleSet]:

@@ -718,10 +718,16 @@ ROOT = Path(__file__).resolve().parents[1]
 ABLATION = ROOT / "benchmarks" / "dien_ablation.py"
 
 
-def test_ablation_configs_build(data):
+def load_ablation():
+    """The ablation script as a module."""
     spec = importlib.util.spec_from_file_location("dien_ablation", ABLATION)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
+    return module
+
+
+def test_ablation_configs_build(data):
+    module = load_ablation()
     train, _ = data
     for label, (name, options) in module.CONFIGS.items():
         model = create(name, train.vocab, **options)
@@ -776,6 +782,15 @@ def test_ablation_script_builds_the_sessions_a_dsin_config_reads(tmp_path):
     runs, meta = load_record("sessions-tiny", tmp_path)
     assert list(runs["model"]) == ["dsin[sessions-20]"] and runs["auc"].between(0.0, 1.0).all()
     assert meta["settings"]["configs"]["dsin[sessions-20]"] == {"model": "dsin", "options": {"session_len": 20}}
+
+
+def test_ablation_session_configs_fix_their_shape_and_stay_out_of_the_default_ablation():
+    # the session-length configurations name their T whatever the data set's default, and the
+    # planted DSIN ablation (its default list) does not rerun them
+    ablation = load_ablation()
+    assert ablation.CONFIGS["dsin[sessions-10]"] == ("dsin", {"session_len": 10})
+    assert ablation.CONFIGS["dsin[sessions-20]"] == ("dsin", {"session_len": 20})
+    assert "dsin" in ablation.DSIN_CONFIGS and not any("sessions-" in c for c in ablation.DSIN_CONFIGS)
 
 
 def test_ablation_script_tiny_needs_a_folder():
