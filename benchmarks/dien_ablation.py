@@ -39,7 +39,8 @@ import torch
 from seqlib.data.samples import SampleSet, build_samples
 from seqlib.data.synthetic import make_synthetic
 from seqlib.evaluation import format_table, load_samples, summarize
-from seqlib.models import create
+from seqlib.models import create_for
+from seqlib.models.registry import SESSION_SHAPE
 from seqlib.records import RESULTS_DIR, check_record_name, load_record, save_record
 from seqlib.train import evaluate, fit
 
@@ -96,8 +97,6 @@ CONFIGS: dict[str, tuple[str, dict[str, Any]]] = {
     "dsin[sessions-10]": ("dsin", {"session_len": 10}),
     "dsin[sessions-20]": ("dsin", {"session_len": 20}),
 }
-# The options that set the shape of the samples' session tensors too (passed to load_samples).
-SESSION_SHAPE = ("n_sessions", "session_len")
 DEFAULT_CONFIGS = [label for label in CONFIGS if not label.startswith("dsin")]
 # The planted DSIN ablation: every DSIN part on or off, at the data set's own session shape.
 DSIN_CONFIGS = ["base", "din", *[label for label in CONFIGS if label.startswith("dsin") and "sessions-" not in label]]
@@ -123,13 +122,13 @@ def run_one(label: str, seed: int, settings: dict[str, Any]) -> dict[str, Any]:
     torch.set_num_threads(1)
     data = settings["data"]
     name, options = CONFIGS[label]
-    shape = {key: options[key] for key in SESSION_SHAPE if key in options}  # the samples' sessions fit the model's
+    shape = {key: options[key] for key in SESSION_SHAPE if key in options}  # options that shape the samples too
     if data["dataset"] == "synthetic-tiny":
         train, test = tiny_samples(**shape)
     else:
         train, test = load_samples(data["dataset"], history=data["history"], feedback=data["feedback"], **shape)
     torch.manual_seed(seed)
-    model = create(name, train.vocab, dim=settings["dim"], **options)
+    model = create_for(name, train, dim=settings["dim"], **options)
     budget = settings["budget"]
     start = time.perf_counter()
     history = fit(

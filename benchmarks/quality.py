@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import concurrent.futures as cf
+import inspect
 import multiprocessing
 import shlex
 import sys
@@ -35,8 +36,8 @@ import pandas as pd
 import torch
 
 from seqlib.data import build_samples, make_synthetic
-from seqlib.evaluation import format_table, load_samples, summarize
-from seqlib.models import create
+from seqlib.evaluation import DATASETS, format_table, load_samples, summarize
+from seqlib.models import create_for
 from seqlib.models.registry import relative_cost
 from seqlib.records import RESULTS_DIR, check_record_name, load_record, save_record
 from seqlib.train import evaluate, fit
@@ -52,6 +53,19 @@ def _samples(dataset: str) -> tuple:
     if dataset == "tiny":
         return build_samples(make_synthetic(n_users=80, seed=0).log, history="positive", max_len=10)
     return load_samples(dataset)
+
+
+def session_lengths(datasets: list[str]) -> dict[str, int]:
+    """DSIN's session length ``T`` in each data set's samples (what the record's DSIN runs read).
+
+    Args:
+        datasets: data set names (see :data:`seqlib.evaluation.DATASETS`) or ``"tiny"``.
+
+    Returns:
+        ``{data set: T}``: the data set's own setting, else ``build_samples``' default.
+    """
+    default = inspect.signature(build_samples).parameters["session_len"].default
+    return {d: int(DATASETS.get(d, {}).get("session_len", default)) for d in datasets}
 
 
 def run_one(dataset: str, model: str, seed: int, budget: dict[str, Any]) -> dict[str, Any]:
@@ -71,7 +85,7 @@ def run_one(dataset: str, model: str, seed: int, budget: dict[str, Any]) -> dict
     torch.set_num_threads(1)
     train, test = _samples(dataset)
     torch.manual_seed(seed)
-    net = create(model, train.vocab, dim=budget["dim"])
+    net = create_for(model, train, dim=budget["dim"])
     start = time.perf_counter()
     history = fit(net, train, epochs=budget.get("epochs"), max_epochs=budget["max_epochs"], patience=budget["patience"],
                   batch_size=budget["batch_size"], lr=budget["lr"], seed=seed, progress=False)
@@ -179,6 +193,7 @@ def main(argv: list[str] | None = None) -> int:
         settings["seeds"] = max(seeds, int(meta["settings"]["seeds"]))
         finished = {(r["dataset"], r["model"], r["seed"]) for r in done}
         jobs = [job for job in jobs if job not in finished]
+    settings["session_len"] = session_lengths(settings["datasets"])
     print(f"{len(jobs)} run(s) to do, {len(done)} already recorded; {args.workers} worker(s)", flush=True)
     start = time.perf_counter()
 

@@ -37,7 +37,7 @@ import torch
 from seqlib.data.batch import Batch
 from seqlib.data.samples import Vocab, split_validation
 from seqlib.evaluation import load_samples
-from seqlib.models import available, create
+from seqlib.models import available, create, create_for
 from seqlib.train import fit
 
 SHAPE = {"batch": 512, "max_len": 50, "n_sessions": 5, "session_len": 10, "dim": 8}
@@ -127,7 +127,7 @@ def measure_epoch(name: str, dataset: str, threads: int, steps: int, repeats: in
     generator = torch.Generator().manual_seed(0)
     batches = list(itertools.islice(fit_part.batches(SHAPE["batch"], shuffle=True, generator=generator), 8))
     torch.manual_seed(0)
-    model = create(name, train.vocab, dim=SHAPE["dim"])
+    model = create_for(name, train, dim=SHAPE["dim"])
     model.train()
     optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
     for i in range(5):  # warm-up
@@ -148,7 +148,7 @@ def measure_epoch(name: str, dataset: str, threads: int, steps: int, repeats: in
         step_rates.append(seen / (time.perf_counter() - start))
     for repeat in range(repeats):
         torch.manual_seed(repeat)
-        model = create(name, train.vocab, dim=SHAPE["dim"])
+        model = create_for(name, train, dim=SHAPE["dim"])
         start = time.perf_counter()
         history = fit(model, train, max_epochs=1, patience=1, seed=repeat, progress=False)
         e2e_rates.append(len(fit_part) / (time.perf_counter() - start))

@@ -10,9 +10,10 @@ import torch
 from seqlib.data.samples import build_samples
 from seqlib.data.sessions import boundary_curve, boundary_precision_recall, session_breaks, split_sessions
 from seqlib.data.synthetic import make_synthetic
-from seqlib.evaluation import load_samples
+from seqlib.evaluation import DATASETS, MOVIELENS_SESSION_LEN, load_samples
 from seqlib.exercises.dsin import check_bias_encoding, check_session_pool, check_split_sessions
-from seqlib.models import DSIN, create
+from seqlib.evaluation import compare_models
+from seqlib.models import DSIN, create, create_for
 from seqlib.nn.layers import masked_mean
 from seqlib.nn.session import BiasEncoding, SessionExtractor, SessionInteracting, bias_encoding
 from seqlib.train import evaluate, fit
@@ -106,6 +107,36 @@ def test_split_sessions_boundary_1800_is_not_a_break_1801_is() -> None:
     np.testing.assert_array_equal(session_breaks(ts, 1800, users), [True, False, True, True, True, False])
     with pytest.raises(ValueError, match="not sorted"):
         session_breaks(np.array([5, 0, 1, 0]), 1800, np.array([1, 1, 2, 2]))
+
+
+def test_create_for_builds_dsin_with_the_samples_session_shape() -> None:
+    train, test = build_samples(make_synthetic(n_users=60, seed=0).log, max_len=8, n_sessions=3, session_len=4)
+    model = create_for("dsin", train, dim=4)
+    assert (model.n_sessions, model.session_len) == (3, 4)
+    assert model(test.full()).shape == (len(test),)  # reads the samples' sessions
+    # create() keeps the constructor's defaults, which these samples do not fit: the error says how to build it
+    with pytest.raises(ValueError, match=r"sessions of shape \(3, 4\).*\(5, 10\).*create_for"):
+        create("dsin", train.vocab, dim=4)(test.full())
+    # an option given wins; a model without sessions gets no session arguments
+    assert create_for("dsin", train, dim=4, session_len=6).session_len == 6
+    assert create_for("din", train, dim=4)(test.full()).shape == (len(test),)
+    with pytest.raises(TypeError, match=r"samples must be a seqlib.data.SampleSet.*got Vocab.*create\(\)"):
+        create_for("dsin", train.vocab)
+    with pytest.raises(ValueError, match="unknown model 'nope'"):
+        create_for("nope", train)
+
+
+def test_compare_models_trains_dsin_on_samples_with_other_session_shapes() -> None:
+    data = build_samples(make_synthetic(n_users=80, seed=0).log, max_len=8, n_sessions=2, session_len=3)
+    results, _ = compare_models(["dsin"], data=data, epochs=1, progress=False)
+    assert results.loc[0, "auc"] > 0.5
+
+
+def test_movielens_data_sets_keep_sessions_of_twenty() -> None:
+    movielens = [name for name, settings in DATASETS.items() if settings["source"].startswith("ml-")]
+    assert movielens and MOVIELENS_SESSION_LEN == 20
+    assert all(DATASETS[name]["session_len"] == 20 for name in movielens)
+    assert all("session_len" not in settings for name, settings in DATASETS.items() if name not in movielens)
 
 
 def test_gap_flows_from_build_samples_to_the_sessions() -> None:

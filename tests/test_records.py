@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import re
 import subprocess
@@ -53,7 +54,16 @@ def test_quality_script_runs_end_to_end(tmp_path: Path) -> None:
     assert sorted(runs.model) == ["base", "dien", "din", "dsin"]
     assert (runs.auc > 0).all() and (runs.epochs >= 1).all() and (runs.epochs_run <= 2).all()
     assert meta["command"].startswith("python benchmarks/quality.py --tiny")
+    assert meta["settings"]["session_len"] == {"tiny": 10}  # the session length its DSIN run read
     assert "== tiny" in proc.stdout
+
+
+def test_quality_records_each_data_sets_session_length() -> None:
+    spec = importlib.util.spec_from_file_location("quality", ROOT / "benchmarks" / "quality.py")
+    quality = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(quality)
+    assert quality.session_lengths(["ml-1m", "taobao", "synthetic", "tiny"]) == {
+        "ml-1m": 20, "taobao": 10, "synthetic": 10, "tiny": 10}
 
 
 def test_quality_script_records_a_fixed_budget(tmp_path: Path) -> None:

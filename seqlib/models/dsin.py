@@ -95,7 +95,9 @@ class DSIN(CTRModel):
         if batch.sess_item.shape[1:] != (self.n_sessions, self.session_len):
             raise ValueError(
                 f"batch has sessions of shape {tuple(batch.sess_item.shape[1:])}, "
-                f"the model expects (n_sessions, session_len) = ({self.n_sessions}, {self.session_len})"
+                f"the model expects (n_sessions, session_len) = ({self.n_sessions}, {self.session_len}); build the "
+                f"model with create_for('dsin', train), which takes the samples' shape, or pass n_sessions and "
+                f"session_len (MovieLens' samples have sessions of up to 20)"
             )
         target = self.embed(batch.item, batch.cate)  # [B, D]
         x = self.embed(batch.sess_item, batch.sess_cate, batch.sess_feedback)  # [B, K, T, D]

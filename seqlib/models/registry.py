@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import importlib.util
+import inspect
 from typing import Any, Callable, TypeVar
 
 from torch import nn
 
-from seqlib.data.samples import Vocab
+from seqlib.data.samples import SampleSet, Vocab
 
 _MODELS: dict[str, type[nn.Module]] = {}
 M = TypeVar("M", bound=type[nn.Module])
@@ -107,3 +108,43 @@ def create(name: str, vocab: Vocab, **kwargs: Any) -> nn.Module:
     if key not in _MODELS:
         raise ValueError(f"unknown model {name!r}; known models: {', '.join(available())}")
     return _MODELS[key](vocab, **kwargs)
+
+
+# The constructor arguments that describe the shape of the samples' session tensors (DSIN's K, T).
+SESSION_SHAPE = ("n_sessions", "session_len")
+
+
+def create_for(name: str, samples: SampleSet, **kwargs: Any) -> nn.Module:
+    """Build the model registered as ``name`` for ``samples``.
+
+    Like ``create(name, samples.vocab, **kwargs)``, and a model whose constructor takes the session
+    shape (``n_sessions`` and ``session_len``, as DSIN's does) gets the one ``samples`` were built
+    with, so that it reads their sessions whatever the data set's session length (MovieLens' is
+    not the released code's ``T = 10``, see ``seqlib.evaluation.DATASETS``). An option given in
+    ``kwargs`` wins.
+
+    Args:
+        name: a registered name.
+        samples: the sample set the model will train on (its vocabulary and session shape).
+        **kwargs: model options (see each model's constructor).
+
+    Returns:
+        The model.
+
+    Raises:
+        TypeError: ``samples`` is not a :class:`SampleSet` (or as :func:`create`).
+        ValueError: as :func:`create`.
+    """
+    if not isinstance(samples, SampleSet):
+        raise TypeError(
+            f"create_for({name!r}, samples): samples must be a seqlib.data.SampleSet (e.g. the train set of "
+            f"load_samples or build_samples), got {type(samples).__name__}; for a bare vocabulary use create()"
+        )
+    shape = {key: getattr(samples, key) for key in SESSION_SHAPE if key not in kwargs and _takes(name, key)}
+    return create(name, samples.vocab, **shape, **kwargs)
+
+
+def _takes(name: str, argument: str) -> bool:
+    """Whether the constructor of the model registered as ``name`` takes ``argument``."""
+    cls = _MODELS.get(name.lower()) if isinstance(name, str) else None
+    return cls is not None and argument in inspect.signature(cls).parameters
