@@ -13,7 +13,7 @@ from seqlib.data.synthetic import make_synthetic
 from seqlib.evaluation import DATASETS, MOVIELENS_SESSION_LEN, load_samples
 from seqlib.exercises.dsin import check_bias_encoding, check_session_pool, check_split_sessions
 from seqlib.evaluation import compare_models
-from seqlib.models import DSIN, create, create_for
+from seqlib.models import DSIN, create, create_for, register, registry
 from seqlib.nn.layers import masked_mean
 from seqlib.nn.session import BiasEncoding, SessionExtractor, SessionInteracting, bias_encoding
 from seqlib.train import evaluate, fit
@@ -124,6 +124,22 @@ def test_create_for_builds_dsin_with_the_samples_session_shape() -> None:
         create_for("dsin", train.vocab)
     with pytest.raises(ValueError, match="unknown model 'nope'"):
         create_for("nope", train)
+
+
+def test_create_for_passes_the_session_shape_through_a_subclass_with_options() -> None:
+    # a chapter 4 exercise builds ``MeanDSIN(vocab, **options)`` on top of DSIN: it reads sessions too
+    class PassingDSIN(DSIN):
+        def __init__(self, vocab, **options) -> None:
+            super().__init__(vocab, **options)
+
+    train, test = build_samples(make_synthetic(n_users=60, seed=0).log, max_len=8, n_sessions=3, session_len=4)
+    register("test-passing-dsin")(PassingDSIN)
+    try:
+        model = create_for("test-passing-dsin", train, dim=4)
+        assert (model.n_sessions, model.session_len) == (3, 4)
+        assert model(test.full()).shape == (len(test),)
+    finally:
+        registry._MODELS.pop("test-passing-dsin")
 
 
 def test_compare_models_trains_dsin_on_samples_with_other_session_shapes() -> None:

@@ -145,6 +145,18 @@ def create_for(name: str, samples: SampleSet, **kwargs: Any) -> nn.Module:
 
 
 def _takes(name: str, argument: str) -> bool:
-    """Whether the constructor of the model registered as ``name`` takes ``argument``."""
+    """Whether the constructor of the model registered as ``name`` takes ``argument``.
+
+    A constructor that passes ``**options`` on (``class MeanDSIN(DSIN)`` with
+    ``__init__(self, vocab, **options)``) takes what its parent's takes.
+    """
     cls = _MODELS.get(name.lower()) if isinstance(name, str) else None
-    return cls is not None and argument in inspect.signature(cls).parameters
+    for klass in cls.__mro__ if cls is not None else ():
+        if "__init__" not in vars(klass):
+            continue
+        parameters = inspect.signature(vars(klass)["__init__"]).parameters
+        if argument in parameters:
+            return True
+        if not any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values()):
+            return False
+    return False
