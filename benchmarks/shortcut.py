@@ -7,14 +7,15 @@ rule (``negatives="popularity"``) draws a negative from the history as often as 
 occur there (:func:`seqlib.data.build_samples`, :func:`seqlib.data.samples.in_history_rates`).
 This script trains base, DIN, DIEN and DSIN on the Taobao slice under both rules, with the
 chapters' budget (:func:`seqlib.evaluation.compare_models` defaults: early stopping on the
-validation split, patience 2, at most 30 epochs), one torch thread, one run at a time, and
-saves the record ``taobao-shortcut`` (:mod:`seqlib.records`; its settings hold each rule's
+validation split, patience 2, at most 30 epochs), the four models of a (rule, seed) on
+``--workers`` processes with one torch thread each (a run's result does not depend on the
+worker), and saves the record ``taobao-shortcut`` (:mod:`seqlib.records`; its settings hold each rule's
 in-history rates per split and label) after every (rule, seed), so an
 interrupted command keeps what it finished and ``--resume`` goes on from there.
 
 Usage:
     SEQLIB_DATA_DIR=... python benchmarks/shortcut.py [--seeds 0 1 2] [--models base din dien dsin]
-        [--rules popularity popularity-unseen] [--out DIR] [--resume]
+        [--rules popularity popularity-unseen] [--workers 2] [--out DIR] [--resume]
 """
 
 from __future__ import annotations
@@ -45,6 +46,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--models", nargs="+", default=list(MODELS), choices=MODELS)
     parser.add_argument("--rules", nargs="+", default=list(RULES), choices=RULES,
                         help="negative rules: popularity (the default, no shortcut), popularity-unseen (the old one)")
+    parser.add_argument("--workers", type=int, default=2, help="runs at a time, one torch thread each (default 2)")
     parser.add_argument("--out", type=Path, default=None, help=f"folder of the record (default: {RESULTS_DIR})")
     parser.add_argument("--resume", action="store_true", help="keep the runs already in the record and skip them")
     return parser.parse_args(argv)
@@ -58,7 +60,7 @@ def main(argv: list[str] | None = None) -> None:
     folder = args.out if args.out is not None else RESULTS_DIR
     settings: dict[str, Any] = {"dataset": "taobao", "rules": list(args.rules), "budget": "compare_models defaults "
                                 "(early stopping: patience 2, at most 30 epochs, batch 512, lr 3e-3, dim 8)",
-                                "sample_seed": 0}
+                                "sample_seed": 0, "workers": args.workers}
     # How often the candidate is already in the history, per rule, split and label (the shortcut).
     settings["in_history_rates"] = {
         rule: in_history_rates(dict(zip(("train", "test"), load_samples("taobao", negatives=rule))))
@@ -77,7 +79,8 @@ def main(argv: list[str] | None = None) -> None:
             models = [m for m in args.models if (rule, m, seed) not in done]
             if not models:
                 continue
-            results, _ = compare_models(models, seeds=[seed], data=load_samples("taobao", negatives=rule))
+            results, _ = compare_models(models, seeds=[seed], data=load_samples("taobao", negatives=rule),
+                                        workers=args.workers)
             for run in results.attrs["runs"].to_dict("records"):
                 runs.append({"dataset": "taobao", "negatives": rule, **run})
             save_record(folder / f"{NAME}.json", NAME, command, runs, settings, threads=1,
