@@ -177,3 +177,43 @@ def provenance(meta: dict[str, Any]) -> str:
         f"{m['cores']} cores ({m['cpu']}), {meta['threads']} thread(s) per run, "
         f"{meta['wall_seconds'] / 60:.0f} min in all"
     )
+
+
+def same_runs(
+    runs: pd.DataFrame,
+    other: pd.DataFrame,
+    models: dict[str, str],
+    metrics: tuple[str, ...] = ("auc", "gauc"),
+) -> bool:
+    """Whether two sets of recorded runs are the same runs, seed by seed.
+
+    Two records that train a model with the same code, split, budget and seed hold the same
+    numbers to the last digit (training is deterministic under a seed); a chapter that reads both
+    checks it, so that it can call them the same runs.
+
+    Args:
+        runs: runs of one record (:func:`load_record`), already narrowed to one data set.
+        other: runs of another record, narrowed the same way.
+        models: ``{label in runs: label in other}``, e.g. ``{"dien[released]": "dien"}``.
+        metrics: the columns that must agree exactly.
+
+    Returns:
+        True when, for every pair of labels, both hold the same seeds and equal ``metrics`` on each.
+
+    Raises:
+        ValueError: a label with no runs in its record (the message names it and the labels
+            there are), or a metric that is not a column of both.
+    """
+    for frame, labels, which in ((runs, list(models), "runs"), (other, list(models.values()), "other")):
+        absent = sorted(set(labels) - set(frame["model"]))
+        if absent:
+            raise ValueError(f"{which} has no runs of {absent}; its models are {sorted(set(frame['model']))}")
+        missing = [m for m in metrics if m not in frame.columns]
+        if missing:
+            raise ValueError(f"{which} has no column(s) {missing}; pass metrics from {list(frame.columns)}")
+    for label, other_label in models.items():
+        ours = runs[runs["model"] == label].set_index("seed")[list(metrics)].sort_index()
+        theirs = other[other["model"] == other_label].set_index("seed")[list(metrics)].sort_index()
+        if not ours.index.equals(theirs.index) or not bool((ours.to_numpy() == theirs.to_numpy()).all()):
+            return False
+    return True

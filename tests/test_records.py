@@ -9,9 +9,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
-from seqlib.records import RESULTS_DIR, RUN_FIELDS, check_record_name, load_record, provenance, save_record
+from seqlib.records import RESULTS_DIR, RUN_FIELDS, check_record_name, load_record, provenance, same_runs, save_record
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -159,3 +160,28 @@ def test_the_dien_sweep_reproduces_the_ablation_at_the_chapters_setting() -> Non
     pairs = same.merge(ablation, on=["model", "seed"], suffixes=("_sweep", "_ablation"))
     assert len(pairs) == len(same)
     assert (pairs["auc_sweep"] - pairs["auc_ablation"]).abs().max() < 1e-9
+
+
+def _runs(model: str, aucs: list[float], seeds: list[int] | None = None) -> pd.DataFrame:
+    seeds = list(range(len(aucs))) if seeds is None else seeds
+    return pd.DataFrame({"model": model, "seed": seeds, "auc": aucs, "gauc": [a - 0.1 for a in aucs]})
+
+
+def test_same_runs_matches_seed_by_seed_to_the_last_digit() -> None:
+    ours = pd.concat([_runs("dien[released]", [0.6636, 0.6875, 0.6807]), _runs("base", [0.59, 0.63, 0.62])])
+    theirs = pd.concat([_runs("dien", [0.6875, 0.6636, 0.6807], seeds=[1, 0, 2]), _runs("base", [0.59, 0.63, 0.62])])
+    assert same_runs(ours, theirs, {"dien[released]": "dien", "base": "base"})  # row order does not matter
+    nudged = theirs.copy()
+    nudged.loc[(nudged["model"] == "dien") & (nudged["seed"] == 2), "gauc"] += 1e-12  # one metric, last digits
+    assert not same_runs(ours, nudged, {"dien[released]": "dien"})
+    assert same_runs(ours, nudged, {"dien[released]": "dien"}, metrics=("auc",))
+    fewer = theirs[~((theirs["model"] == "dien") & (theirs["seed"] == 2))]
+    assert not same_runs(ours, fewer, {"dien[released]": "dien"})  # a seed missing on one side
+
+
+def test_same_runs_names_what_is_missing() -> None:
+    ours, theirs = _runs("din", [0.6, 0.7]), _runs("din", [0.6, 0.7])
+    with pytest.raises(ValueError, match=r"other has no runs of \['dsin'\]; its models are \['din'\]"):
+        same_runs(ours, theirs, {"din": "dsin"})
+    with pytest.raises(ValueError, match=r"runs has no column\(s\) \['logloss'\]"):
+        same_runs(ours, theirs, {"din": "din"}, metrics=("logloss",))
