@@ -9,9 +9,9 @@ This script trains base, DIN, DIEN and DSIN on the Taobao slice under both rules
 chapters' budget (:func:`seqlib.evaluation.compare_models` defaults: early stopping on the
 validation split, patience 2, at most 30 epochs), the four models of a (rule, seed) on
 ``--workers`` processes with one torch thread each (a run's result does not depend on the
-worker), and saves the record ``taobao-shortcut`` (:mod:`seqlib.records`; its settings hold each rule's
-in-history rates per split and label) after every (rule, seed), so an
-interrupted command keeps what it finished and ``--resume`` goes on from there.
+worker). It saves the record ``taobao-shortcut`` (:mod:`seqlib.records`; its settings hold each
+rule's in-history rates per split and label) after every (rule, seed), so an interrupted command
+keeps what it finished and ``--resume`` goes on from there.
 
 Usage:
     SEQLIB_DATA_DIR=... python benchmarks/shortcut.py [--seeds 0 1 2] [--models base din dien dsin]

@@ -201,9 +201,19 @@ def same_runs(
         True when, for every pair of labels, both hold the same seeds and equal ``metrics`` on each.
 
     Raises:
-        ValueError: a label with no runs in its record (the message names it and the labels
-            there are), or a metric that is not a column of both.
+        TypeError: ``runs`` or ``other`` is not a DataFrame, or ``models`` not a dict.
+        ValueError: no labels or no metrics to compare, a label with no runs in its record (the
+            message names it and the labels there are), or a metric that is not a column of both.
     """
+    for frame, which in ((runs, "runs"), (other, "other")):
+        if not isinstance(frame, pd.DataFrame):
+            raise TypeError(f"{which} must be a DataFrame of runs (load_record(name)[0]), got {type(frame).__name__}")
+    if not isinstance(models, dict):
+        raise TypeError(f"models must be a dict {{label in runs: label in other}}, got {type(models).__name__}")
+    if not models:
+        raise ValueError("models is empty: pass {label in runs: label in other}, e.g. {'din': 'din'}")
+    if not metrics:
+        raise ValueError("metrics is empty: name the columns that must agree, e.g. ('auc', 'gauc')")
     for frame, labels, which in ((runs, list(models), "runs"), (other, list(models.values()), "other")):
         absent = sorted(set(labels) - set(frame["model"]))
         if absent:
@@ -214,6 +224,6 @@ def same_runs(
     for label, other_label in models.items():
         ours = runs[runs["model"] == label].set_index("seed")[list(metrics)].sort_index()
         theirs = other[other["model"] == other_label].set_index("seed")[list(metrics)].sort_index()
-        if not ours.index.equals(theirs.index) or not bool((ours.to_numpy() == theirs.to_numpy()).all()):
+        if not ours.index.equals(theirs.index) or not np.array_equal(ours.to_numpy(), theirs.to_numpy(), equal_nan=True):
             return False
     return True

@@ -185,3 +185,19 @@ def test_same_runs_names_what_is_missing() -> None:
         same_runs(ours, theirs, {"din": "dsin"})
     with pytest.raises(ValueError, match=r"runs has no column\(s\) \['logloss'\]"):
         same_runs(ours, theirs, {"din": "din"}, metrics=("logloss",))
+    with pytest.raises(ValueError, match="models is empty"):
+        same_runs(ours, theirs, {})
+    with pytest.raises(ValueError, match="metrics is empty"):
+        same_runs(ours, theirs, {"din": "din"}, metrics=())
+    with pytest.raises(TypeError, match="other must be a DataFrame of runs"):
+        same_runs(ours, theirs.to_dict("records"), {"din": "din"})
+    with pytest.raises(TypeError, match="models must be a dict"):
+        same_runs(ours, theirs, ["din"])
+
+
+def test_same_runs_counts_a_missing_metric_on_both_sides_as_equal() -> None:
+    ours, theirs = _runs("din", [0.6, 0.7]), _runs("din", [0.6, 0.7])
+    ours.loc[0, "gauc"] = theirs.loc[0, "gauc"] = float("nan")  # e.g. no user with both labels
+    assert same_runs(ours, theirs, {"din": "din"})
+    theirs.loc[1, "gauc"] = float("nan")  # missing on one side only
+    assert not same_runs(ours, theirs, {"din": "din"})
